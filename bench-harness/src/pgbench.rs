@@ -42,7 +42,7 @@ pub struct PgbenchArgs {
     /// Only the workloads whose name contains one of these (comma-separated; default: all).
     #[arg(long)]
     pub only: Option<String>,
-    /// Rounds, alternated PostgreSQL / Orbit.
+    /// Rounds; PostgreSQL runs first in even rounds, Orbit in odd ones.
     #[arg(long, default_value_t = 2)]
     pub rounds: u32,
     /// Orbit's binary [default: `orbit` next to this program, else target/release/orbit].
@@ -148,6 +148,32 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Flushes what PostgreSQL's last round dirtied (a CHECKPOINT, then `sync` for the page
+    /// cache), so that neither server's round pays for the other's background writes on the
+    /// shared disk.
+    pub(crate) fn quiesce(&self) -> Result<()> {
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+            .args(["-d", "postgres", "-c", "CHECKPOINT"])
+            .stdin(Stdio::null())
+            .output()?;
+        check(out, "CHECKPOINT")?;
+        check(Command::new("sync").output()?, "sync")?;
+        Ok(())
+    }
+}
+
+/// The order of a round's two runs: `true` is PostgreSQL's. Rounds alternate which server goes
+/// first (PostgreSQL first in even rounds), so neither always runs just after the other.
+pub(crate) fn turns(round: u32) -> [bool; 2] {
+    if round.is_multiple_of(2) {
+        [true, false]
+    } else {
+        [false, true]
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = as_postgres(&self.pg_bin.join("pg_ctl"))
@@ -229,9 +255,15 @@ pub fn pgbench(args: &PgbenchArgs) -> Result<()> {
             }
         };
         let (mut pg, mut ob) = (Vec::new(), Vec::new());
-        for _ in 0..args.rounds {
-            pg.push(run_workload(args, cluster.port, &spec)?);
-            ob.push(run_workload(args, orbit_pg, &spec)?);
+        for round in 0..args.rounds {
+            for pg_turn in turns(round) {
+                cluster.quiesce()?;
+                if pg_turn {
+                    pg.push(run_workload(args, cluster.port, &spec)?);
+                } else {
+                    ob.push(run_workload(args, orbit_pg, &spec)?);
+                }
+            }
         }
         let median = |v: &[(f64, f64)], i: usize| -> f64 {
             let mut xs: Vec<f64> = v.iter().map(|p| if i == 0 { p.0 } else { p.1 }).collect();

@@ -41,7 +41,7 @@ pub struct SysbenchArgs {
     pub client_cpus: String,
     #[arg(long)]
     pub markdown: bool,
-    /// Rounds, alternated PostgreSQL / Orbit.
+    /// Rounds; PostgreSQL runs first in even rounds, Orbit in odd ones.
     #[arg(long, default_value_t = 2)]
     pub rounds: u32,
     /// Orbit's binary [default: `orbit` next to this program, else target/release/orbit].
@@ -116,8 +116,10 @@ pub fn sysbench(args: &SysbenchArgs) -> Result<()> {
     }
     for workload in workloads {
         let (mut pg, mut ob) = (Vec::new(), Vec::new());
-        for _ in 0..args.rounds {
-            for (port, into) in [(cluster.port, &mut pg), (orbit_pg, &mut ob)] {
+        for round in 0..args.rounds {
+            for pg_turn in crate::pgbench::turns(round) {
+                cluster.quiesce()?;
+                let (port, into) = if pg_turn { (cluster.port, &mut pg) } else { (orbit_pg, &mut ob) };
                 let out = sysbench_cmd(args, workload, port)
                     .arg(format!("--threads={}", args.threads))
                     .arg(format!("--time={}", args.duration_s))

@@ -82,6 +82,7 @@ mod nested_join;
 pub mod notify;
 mod numeric_junk;
 mod ordered_set;
+mod parse_cache;
 mod partitions;
 mod prepare;
 mod privileges;
@@ -740,6 +741,11 @@ enum Indirection {
 /// Parses a query string into its statements. A syntax error anywhere rejects the whole
 /// string, as in PostgreSQL (it parses a simple Query message whole before running any of it).
 pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
+    parse_cache::parse(sql, parse_text)
+}
+
+/// [`parse`] without the cache of statement shapes.
+fn parse_text(sql: &str) -> Result<Vec<ast::Statement>> {
     long_names::clear_notices();
     // Names longer than 63 bytes are cut first, as PostgreSQL's scanner cuts them.
     let truncated = long_names::truncate(sql);
@@ -3138,6 +3144,9 @@ impl Binder<'_> {
 
     /// The view `name` names when it has INSTEAD OF triggers of `op`.
     fn instead_of_target(&self, name: &ast::ObjectName, op: crate::triggers::Op) -> Option<Arc<TableDef>> {
+        if !crate::triggers::any_instead() {
+            return None;
+        }
         let def = lookup_table(&self.relation_name(name).ok()?)?;
         crate::triggers::has_instead(&def, op).then_some(def)
     }

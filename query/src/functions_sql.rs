@@ -277,23 +277,31 @@ pub enum InfoFn {
 }
 
 thread_local! {
-    /// The functions the last look-up by OID saw, for threads whose shard state is borrowed
-    /// further up when a row is evaluated.
-    static LAST: RefCell<Vec<Arc<SqlFunction>>> = const { RefCell::new(Vec::new()) };
+    /// The functions the last look-up by OID saw, with the catalog version it read them at:
+    /// read again once the catalog changed, and used as they are by threads whose shard state
+    /// is borrowed further up when a row is evaluated.
+    static LAST: RefCell<(Option<u64>, Vec<Arc<SqlFunction>>)> = const { RefCell::new((None, Vec::new())) };
 }
 
 /// Function `oid` in the local shard's catalog copy.
 pub fn by_oid(oid: u32) -> Option<Arc<SqlFunction>> {
+    let version = orbit_engine::table::catalog_version();
+    let find = |all: &[Arc<SqlFunction>]| all.iter().find(|f| f.oid == oid).cloned();
+    if let Some(f) = LAST.with(|l| {
+        let l = l.borrow();
+        (l.0 == Some(version)).then(|| find(&l.1))
+    }) {
+        return f;
+    }
     let found = crate::catalog_types::local_with_prefix(&MARK.to_string())
         .map(|defs| defs.iter().filter_map(|d| SqlFunction::of_def(d).map(Arc::new)).collect::<Vec<_>>());
-    let all = match found {
-        Some(all) => {
-            LAST.with(|l| *l.borrow_mut() = all.clone());
-            all
+    LAST.with(|l| {
+        let mut l = l.borrow_mut();
+        if let Some(all) = found {
+            *l = (Some(version), all);
         }
-        None => LAST.with(|l| l.borrow().clone()),
-    };
-    all.into_iter().find(|f| f.oid == oid)
+        find(&l.1)
+    })
 }
 
 fn type_name(t: SqlType) -> String {

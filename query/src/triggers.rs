@@ -230,6 +230,9 @@ impl Trigger {
 /// The triggers of table `table` (its catalog name), as the local catalog copy has them, in
 /// name order.
 pub fn of_table(table: &str) -> Vec<Arc<Trigger>> {
+    if !any_triggers().0 {
+        return Vec::new();
+    }
     crate::catalog_types::bound_with_prefix(&format!("{MARK}{table}{SEP}"))
         .iter()
         .filter_map(|d| Trigger::of_def(d).map(Arc::new))
@@ -385,7 +388,35 @@ pub fn is_view(table: &TableDef) -> bool {
 /// Whether view `table` has INSTEAD OF triggers of `op` (then the write runs them instead of
 /// going through to the view's base relation).
 pub fn has_instead(table: &TableDef, op: Op) -> bool {
+    any_instead() && has_instead_of(table, op)
+}
+
+fn has_instead_of(table: &TableDef, op: Op) -> bool {
     is_view(table) && of_table(&table.name).iter().any(|t| t.instead && t.events & op.bit() != 0)
+}
+
+/// Whether any trigger, and any INSTEAD OF trigger, exists in the local catalog copy (a
+/// superset of what the binder sees; both true where it cannot be read now): a statement
+/// looks its table's up only then. Kept per thread while the catalog stays as it was.
+fn any_triggers() -> (bool, bool) {
+    thread_local! {
+        static ANY: std::cell::Cell<Option<(u64, (bool, bool))>> = const { std::cell::Cell::new(None) };
+    }
+    let version = orbit_engine::table::catalog_version();
+    if let Some((at, any)) = ANY.with(|a| a.get()) {
+        if at == version {
+            return any;
+        }
+    }
+    let Some(defs) = crate::catalog_types::local_with_prefix(&MARK.to_string()) else { return (true, true) };
+    let any = (!defs.is_empty(), defs.iter().filter_map(|d| Trigger::of_def(d)).any(|t| t.instead));
+    ANY.with(|a| a.set(Some((version, any))));
+    any
+}
+
+/// Whether any INSTEAD OF trigger may exist (see [`any_triggers`]).
+pub fn any_instead() -> bool {
+    any_triggers().1
 }
 
 /// Which triggers a statement fires.

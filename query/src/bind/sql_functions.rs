@@ -874,9 +874,10 @@ impl Binder<'_> {
     /// derived table of its query; None when it has none.
     pub(super) fn sql_functions_in_from(&mut self, q: &ast::Query) -> Result<Option<ast::Query>> {
         let ast::SetExpr::Select(sel) = q.body.as_ref() else { return Ok(None) };
-        let mut sel = sel.clone();
+        // (Only FROM is copied until something in it changes.)
+        let mut from = sel.from.clone();
         let mut changed = false;
-        for twj in &mut sel.from {
+        for twj in &mut from {
             changed |= self.rewrite_from_item(&mut twj.relation)?;
             for j in &mut twj.joins {
                 changed |= self.rewrite_from_item(&mut j.relation)?;
@@ -886,7 +887,9 @@ impl Binder<'_> {
             return Ok(None);
         }
         let mut out = q.clone();
-        *out.body = ast::SetExpr::Select(sel);
+        if let ast::SetExpr::Select(sel) = out.body.as_mut() {
+            sel.from = from;
+        }
         Ok(Some(out))
     }
 

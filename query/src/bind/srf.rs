@@ -481,13 +481,20 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
         Some(ast::OrderByKind::Expressions(list)) => list.iter().map(|o| &o.expr).collect(),
         _ => vec![],
     };
-    let select_exprs: Vec<ast::Expr> = sel.projection.iter().filter_map(select_expr).collect();
+    let select_exprs: Vec<&ast::Expr> = sel
+        .projection
+        .iter()
+        .filter_map(|i| match i {
+            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+            _ => None,
+        })
+        .collect();
     if items.is_empty() {
-        if sel.having.is_some() || select_exprs.iter().chain(order_by.iter().copied()).any(aggregates) {
+        if sel.having.is_some() || select_exprs.iter().copied().chain(order_by.iter().copied()).any(aggregates) {
             return None;
         }
         let mut specs: Vec<ast::WindowSpec> = Vec::new();
-        for e in select_exprs.iter().chain(order_by.iter().copied()) {
+        for e in select_exprs.iter().copied().chain(order_by.iter().copied()) {
             let _ = ast::visit_expressions(e, |x| {
                 if let ast::Expr::Function(ast::Function { over: Some(ast::WindowType::WindowSpec(w)), .. }) = x {
                     specs.push(w.clone());
@@ -499,6 +506,9 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
             if let ast::NamedWindowExpr::WindowSpec(w) = w {
                 specs.push(w.clone());
             }
+        }
+        if specs.is_empty() {
+            return None;
         }
         for w in specs {
             grouped.extend(w.partition_by);

@@ -422,6 +422,28 @@ fn outputs(f: &SqlFunction) -> Vec<(String, SqlType)> {
 /// The most rows a set-returning PL/pgSQL function may return to one call.
 const MAX_ROWS: usize = 10_000_000;
 
+/// `f`'s name as CONTEXT lines write it (format_procedure's form: no space after the commas),
+/// kept per thread while the catalog stays as it was (by search path: names outside it are
+/// qualified).
+fn context_name(f: &SqlFunction) -> String {
+    type Names = (u64, HashMap<(u32, Vec<String>), String>);
+    thread_local! {
+        static NAMES: RefCell<Names> = RefCell::new((0, HashMap::new()));
+    }
+    let named = || f.signature().replace(", ", ",");
+    if f.oid == 0 {
+        return named();
+    }
+    let version = orbit_engine::table::catalog_version();
+    NAMES.with(|n| {
+        let mut n = n.borrow_mut();
+        if n.0 != version || n.1.len() >= 1024 {
+            *n = (version, HashMap::new());
+        }
+        n.1.entry((f.oid, crate::schema::path())).or_insert_with(named).clone()
+    })
+}
+
 /// Calls PL/pgSQL function `f` with `args` (already of its parameters' types): its value; with
 /// `as_rows` (and for a set-returning function) an array of its rows.
 pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>, as_rows: bool) -> Result<Datum> {
@@ -433,8 +455,7 @@ pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>, as_rows: boo
     let _depth = Depth::enter()?;
     let params: Vec<(String, SqlType)> = f.args.iter().map(|a| (a.name.clone(), a.ty)).collect();
     let body = body_of_outs(&f.body, &params, &outputs(f), crate::schema::relname(&f.name), false)?;
-    // format_procedure's form of its name: no space after the commas.
-    let mut frame = Frame::new(body.clone(), txn, f.signature().replace(", ", ","), f.ret);
+    let mut frame = Frame::new(body.clone(), txn, context_name(f), f.ret);
     frame.setof = f.setof;
     frame.out_types = f.out.iter().map(|c| c.1).collect();
     for (i, (a, d)) in f.args.iter().zip(args).enumerate() {
@@ -452,7 +473,7 @@ pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>, as_rows: boo
         _ => {
             return Err(with_context(
                 SqlError::new("2F005", "control reached end of function without RETURN"),
-                format!("PL/pgSQL function {}", f.signature().replace(", ", ",")),
+                format!("PL/pgSQL function {}", context_name(f)),
             ))
         }
     };
@@ -481,7 +502,7 @@ pub struct Firing<'a> {
 /// Runs trigger function `f` for `firing`: the row it returned (None for NULL).
 pub async fn fire(txn: &mut Txn, f: &SqlFunction, firing: &Firing<'_>) -> Result<Option<Vec<Datum>>> {
     let body = body_of(&f.body, &[], crate::schema::relname(&f.name), true)?;
-    let name = f.signature().replace(", ", ",");
+    let name = context_name(f);
     match fire_body(txn, body, name.clone(), firing, SqlType::Void).await? {
         Flow::ReturnRow(row) => Ok(row),
         Flow::Return(_) => Ok(None),

@@ -427,7 +427,14 @@ fn io_err(path: &Path, e: glommio::GlommioError<()>) -> std::io::Error {
 impl DmaFile {
     /// Creates (or truncates) a file for writing and reading.
     pub async fn create(path: &Path) -> std::io::Result<DmaFile> {
+        Self::create_with(path, false).await
+    }
+
+    /// [`DmaFile::create`]; with `dsync`, opened O_DSYNC: a write completes once its data (and
+    /// what is needed to read it back) is on stable storage, as a write then fdatasync would.
+    pub async fn create_with(path: &Path, dsync: bool) -> std::io::Result<DmaFile> {
         glommio::io::OpenOptions::new()
+            .custom_flags(if dsync { libc::O_DSYNC } else { 0 })
             .create(true)
             .truncate(true)
             .write(true)

@@ -388,11 +388,7 @@ pub fn is_view(table: &TableDef) -> bool {
 /// Whether view `table` has INSTEAD OF triggers of `op` (then the write runs them instead of
 /// going through to the view's base relation).
 pub fn has_instead(table: &TableDef, op: Op) -> bool {
-    any_instead() && has_instead_of(table, op)
-}
-
-fn has_instead_of(table: &TableDef, op: Op) -> bool {
-    is_view(table) && of_table(&table.name).iter().any(|t| t.instead && t.events & op.bit() != 0)
+    any_instead() && is_view(table) && of_table(&table.name).iter().any(|t| t.instead && t.events & op.bit() != 0)
 }
 
 /// Whether any trigger, and any INSTEAD OF trigger, exists in the local catalog copy (a

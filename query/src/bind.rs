@@ -103,6 +103,7 @@ pub mod triggers;
 mod type_call;
 mod updatable_views;
 mod view_text;
+pub(crate) use subquery::search_cycle_print_back;
 pub(crate) use updatable_views::view_updatable_columns;
 mod utility;
 mod views;
@@ -795,7 +796,12 @@ fn parse_text(sql: &str) -> Result<Vec<ast::Statement>> {
         Err(e) => e,
     };
     // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
-    if let Some(q) = postgres_only_syntax(sql).or_else(|| crate::serializable::deferrable_syntax(sql)) {
+    // WITH queries' SEARCH / CYCLE clauses first (a marker `subquery::search_cycle` reads),
+    // then the rest.
+    let search_cycle = subquery::search_cycle_syntax(sql);
+    let sql_sc = search_cycle.as_deref().unwrap_or(sql);
+    let rewritten = postgres_only_syntax(sql_sc).or_else(|| crate::serializable::deferrable_syntax(sql_sc));
+    if let Some(q) = rewritten.or(search_cycle) {
         if let Ok(mut stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
             crate::stack_depth::check_statements(&mut stmts)?;
             return Ok(stmts);

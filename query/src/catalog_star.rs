@@ -8,6 +8,9 @@ use orbit_engine::table::TableDef;
 /// except for a system view: not `tableoid` (a system column in PostgreSQL, read only when
 /// named), and in PostgreSQL's column order ([`STAR_ORDER`]).
 pub(crate) fn star_columns(def: &TableDef) -> Vec<usize> {
+    if let Some(n) = HIDDEN.with(|h| h.borrow().iter().rev().find(|(name, _)| *name == def.name).map(|(_, n)| *n)) {
+        return (0..n.min(def.columns.len())).collect();
+    }
     let all = 0..def.columns.len();
     if def.oid == 0 || def.oid >= 16384 || !crate::catalog::is_view(def) {
         return all.collect();
@@ -51,3 +54,25 @@ const STAR_ORDER: &[(&str, &[&str])] = &[
     ("pg_catalog.pg_trigger", &["oid", "tgrelid", "tgparentid", "tgname", "tgfoid", "tgtype", "tgenabled", "tgisinternal", "tgconstrrelid", "tgconstrindid", "tgconstraint", "tgdeferrable", "tginitdeferred", "tgnargs", "tgattr", "tgargs", "tgqual", "tgoldtable", "tgnewtable"]),
     ("pg_catalog.pg_type", &["oid", "typname", "typnamespace", "typowner", "typlen", "typbyval", "typtype", "typcategory", "typispreferred", "typisdefined", "typdelim", "typrelid", "typsubscript", "typelem", "typarray", "typinput", "typoutput", "typreceive", "typsend", "typmodin", "typmodout", "typanalyze", "typalign", "typstorage", "typnotnull", "typbasetype", "typtypmod", "typndims", "typcollation", "typdefaultbin", "typdefault", "typacl"]),
 ];
+
+thread_local! {
+    /// Relations whose `*` lists only their first columns, by definition name (innermost
+    /// last): a recursive WITH query with SEARCH / CYCLE read by its own recursive term.
+    static HIDDEN: std::cell::RefCell<Vec<(String, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// While the returned guard lives, `*` (and a whole-row reference) of the relation named
+/// `name` lists only its first `shown` columns: the columns a recursive WITH query's SEARCH
+/// and CYCLE clauses add are not part of its recursive term's `*`, as in PostgreSQL.
+pub(crate) fn hide_after(name: &str, shown: usize) -> HiddenGuard {
+    HIDDEN.with(|h| h.borrow_mut().push((name.to_string(), shown)));
+    HiddenGuard
+}
+
+pub(crate) struct HiddenGuard;
+
+impl Drop for HiddenGuard {
+    fn drop(&mut self) {
+        HIDDEN.with(|h| h.borrow_mut().pop());
+    }
+}

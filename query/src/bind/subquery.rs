@@ -17,6 +17,10 @@ use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
 use sqlparser::ast;
 use std::sync::Arc;
 
+mod search_cycle;
+pub(crate) use search_cycle::print_back as search_cycle_print_back;
+pub(super) use search_cycle::syntax as search_cycle_syntax;
+
 /// The binder's state for relations and subqueries.
 #[derive(Default)]
 pub(super) struct State {
@@ -616,7 +620,10 @@ impl Binder<'_> {
                 r.into_error(pos)
             })?;
         }
-        for cte in &with.cte_tables {
+        for (i, cte) in with.cte_tables.iter().enumerate() {
+            if search_cycle::Clauses::is_marker(cte) {
+                continue;
+            }
             let name = fold(&cte.alias.name);
             if self.sub.ctes[first..].iter().any(|c| c.name == name) {
                 return Err(SqlError::new("42712", format!("WITH query name \"{name}\" specified more than once")));
@@ -624,6 +631,14 @@ impl Binder<'_> {
             if cte.from.is_some() {
                 return Err(SqlError::syntax("FROM"));
             }
+            // Its SEARCH / CYCLE clauses, written as the next WITH query (`search_cycle`).
+            let clauses = match with.cte_tables.get(i + 1) {
+                Some(next) if search_cycle::Clauses::is_marker(next) => Some(
+                    search_cycle::Clauses::read(&next.alias.name)
+                        .ok_or_else(|| SqlError::internal("SEARCH / CYCLE clauses not read back"))?,
+                ),
+                _ => None,
+            };
             let q = cte.query.as_ref();
             if let ast::SetExpr::Merge(ast::Statement::Merge(m)) = q.body.as_ref() {
                 return Err(
@@ -639,10 +654,15 @@ impl Binder<'_> {
                         ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
                         _ => return Err(SqlError::syntax("BY")),
                     };
-                    let d = self.recursive_cte(&name, cte.alias.columns.as_slice(), &cte.alias, left, right, all)?;
+                    let d = self.recursive_cte(&name, &cte.alias, left, right, all, clauses.as_ref(), out)?;
                     out.push(d);
                     continue;
                 }
+            }
+            if clauses.is_some() {
+                return Err(
+                    SqlError::new(code::SYNTAX_ERROR, "WITH query is not recursive").at(self.pos(&cte.alias.name.span))
+                );
             }
             // A data-modifying WITH query runs once, before the statement, whether or not it
             // is read (its RETURNING rows are what it reads as); PostgreSQL allows it only in
@@ -712,20 +732,33 @@ impl Binder<'_> {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn recursive_cte(
         &mut self,
         name: &str,
-        alias_cols: &[ast::TableAliasColumnDef],
         alias: &ast::TableAlias,
         left: &ast::SetExpr,
         right: &ast::SetExpr,
         all: bool,
+        clauses: Option<&search_cycle::Clauses>,
+        out: &mut Vec<Derived>,
     ) -> Result<Derived> {
-        let (base, bc) = self.set_expr(left)?;
+        // With SEARCH / CYCLE: the terms with the added columns, and how many of the columns
+        // are the query's own (the recursive term's `*` of it lists those).
+        let (base, bc, rewritten, own) = match clauses {
+            Some(c) => {
+                let (base, bc, step, own) = self.search_cycle(c, name, alias, left, right, out)?;
+                (base, bc, Some(step), Some(own))
+            }
+            None => {
+                let (base, bc) = self.set_expr(left)?;
+                (base, bc, None, None)
+            }
+        };
+        let right = rewritten.as_ref().unwrap_or(right);
         let tys: Vec<SqlType> =
             bc.iter().map(|c| if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty }).collect();
         let base = self.coerce_source(base, &bc, &tys, "UNION")?;
-        let _ = alias_cols;
         let aliases = alias_columns(Some(alias), bc.len(), "WITH query")?;
         let mut typed = bc.clone();
         for (c, t) in typed.iter_mut().zip(&tys) {
@@ -740,7 +773,10 @@ impl Binder<'_> {
             self_refs: 0,
             no_returning: false,
         });
-        let (step, sc) = self.set_expr(right)?;
+        let hidden = own.map(|n| crate::catalog_star::hide_after(&def.name, n));
+        let bound = self.set_expr(right);
+        drop(hidden);
+        let (step, sc) = bound?;
         let refs = self.sub.ctes.last().map_or(0, |c| c.refs);
         if let Some(c) = self.sub.ctes.last_mut() {
             c.self_refs = refs;

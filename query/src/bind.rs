@@ -103,7 +103,7 @@ pub mod triggers;
 mod type_call;
 mod updatable_views;
 mod view_text;
-pub(crate) use subquery::search_cycle_print_back;
+pub(crate) use subquery::markers_printed;
 pub(crate) use updatable_views::view_updatable_columns;
 mod utility;
 mod views;
@@ -796,9 +796,11 @@ fn parse_text(sql: &str) -> Result<Vec<ast::Statement>> {
         Err(e) => e,
     };
     // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
-    // WITH queries' SEARCH / CYCLE clauses first (a marker `subquery::search_cycle` reads),
-    // then the rest.
-    let search_cycle = subquery::search_cycle_syntax(sql);
+    // ROWS FROM and WITH queries' SEARCH / CYCLE clauses first (markers `subquery::rows_from`
+    // and `subquery::search_cycle` read), then the rest.
+    let rows_from = subquery::rows_from_syntax(sql);
+    let sql_rf = rows_from.as_deref().unwrap_or(sql);
+    let search_cycle = subquery::search_cycle_syntax(sql_rf).or(rows_from);
     let sql_sc = search_cycle.as_deref().unwrap_or(sql);
     let rewritten = postgres_only_syntax(sql_sc).or_else(|| crate::serializable::deferrable_syntax(sql_sc));
     if let Some(q) = rewritten.or(search_cycle) {

@@ -873,7 +873,7 @@ pub(crate) fn view_text(sql: &str) -> String {
             ControlFlow::<()>::Continue(())
         });
     }
-    let text: Vec<String> = stmts.iter().map(|s| crate::bind::search_cycle_print_back(&s.to_string())).collect();
+    let text: Vec<String> = stmts.iter().map(|s| crate::bind::markers_printed(&s.to_string())).collect();
     format!("{};", text.join("; "))
 }
 

@@ -1596,6 +1596,13 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                 Node::new(format!("Function Scan (rows from {} arrays side by side)", args.len()))
                     .est(cost::computed(100.0, w))
             }
+            Source::RowsFrom { parts, .. } => {
+                let mut node = Node::new(format!("Function Scan (ROWS FROM {} functions side by side)", parts.len()));
+                for (p, _) in parts {
+                    node = node.child(source_node(p, shards, n)?);
+                }
+                node
+            }
             Source::Correlated(c) => {
                 let rows = match &c.table {
                     Some(t) => table_columns(t).rows,

@@ -122,6 +122,9 @@ pub enum Source {
     /// `unnest(a, b, ...)` in FROM and json[b]_each: row i holds element i of each array
     /// (NULL past an array's end), as many rows as the longest array.
     Zip { args: Vec<Expr>, ordinality: bool },
+    /// `ROWS FROM (f(...), ...)`: each function's rows (each part `width` columns wide) side by
+    /// side, a shorter one's missing rows NULLs.
+    RowsFrom { parts: Vec<(Source, usize)>, ordinality: bool },
     /// The FROM rows of a SELECT with correlated subqueries, each row followed by the values of
     /// `links`; WHERE (which may read them) is applied here.
     Correlated(Box<Correlated>),
@@ -664,6 +667,25 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
                 rows.push(row);
             }
             held.keep();
+            numbered(rows, *ordinality)
+        }
+        Source::RowsFrom { parts, ordinality } => {
+            let mut each = Vec::with_capacity(parts.len());
+            for (part, _) in parts {
+                each.push(Box::pin(materialise_inner(txn, part, def, params)).await?.into_iter());
+            }
+            let n = each.iter().map(|rows| rows.len()).max().unwrap_or(0);
+            let mut rows = Vec::with_capacity(n);
+            for _ in 0..n {
+                let mut row: Row = Vec::with_capacity(def.columns.len());
+                for (part, (_, width)) in each.iter_mut().zip(parts) {
+                    match part.next() {
+                        Some(r) => row.extend(r),
+                        None => row.extend(std::iter::repeat_n(Datum::Null, *width)),
+                    }
+                }
+                rows.push(row);
+            }
             numbered(rows, *ordinality)
         }
         Source::Correlated(c) => correlated(txn, c, params).await?,
@@ -1563,6 +1585,7 @@ pub(crate) fn map_source(s: &mut Source, f: &mut dyn FnMut(&mut Expr) -> Result<
         Source::Series { args, .. } => walk_all(args, f),
         Source::Unnest { arg, .. } => walk(arg, f),
         Source::Zip { args, .. } => walk_all(args, f),
+        Source::RowsFrom { parts, .. } => parts.iter_mut().try_for_each(|(p, _)| map_source(p, f)),
         Source::Correlated(c) => {
             walk_opt(&mut c.filter, f)?;
             if let Some(j) = &mut c.join {

@@ -17,8 +17,15 @@ use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
 use sqlparser::ast;
 use std::sync::Arc;
 
+mod rows_from;
 mod search_cycle;
-pub(crate) use search_cycle::print_back as search_cycle_print_back;
+pub(super) use rows_from::syntax as rows_from_syntax;
+
+/// A statement sqlparser printed, with the markers of `ROWS FROM` and of SEARCH / CYCLE
+/// clauses printed back as PostgreSQL's syntax.
+pub(crate) fn markers_printed(text: &str) -> String {
+    search_cycle::print_back(&text.replace(&format!("\"{}\"", rows_from::MARK), "ROWS FROM"))
+}
 pub(super) use search_cycle::syntax as search_cycle_syntax;
 
 /// The binder's state for relations and subqueries.
@@ -923,6 +930,7 @@ impl Binder<'_> {
                 self.zip_relation(&fname, cols, alias, false)
             }
             "pg_options_to_table" if !ordinality => self.options_to_table(args, alias),
+            rows_from::MARK => self.rows_from(args, alias, ordinality),
             _ => Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet"))),
         }
     }
@@ -1806,7 +1814,7 @@ fn resolved(t: SqlType) -> SqlType {
 /// The functions FROM binds as relations of their rows ([`Binder::function_item`]); any other
 /// function in FROM returns one value (`bind/from_scalar.rs`).
 pub(super) fn is_from_function(name: &str) -> bool {
-    matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors" | "pg_options_to_table")
+    matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors" | "pg_options_to_table" | rows_from::MARK)
         || super::json_ops::is_json_set(name)
         || super::json_ops::is_to_record(name)
         || super::srf::is_text_set(name)

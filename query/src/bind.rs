@@ -796,9 +796,12 @@ fn parse_text(sql: &str) -> Result<Vec<ast::Statement>> {
         Err(e) => e,
     };
     // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
-    // ROWS FROM and WITH queries' SEARCH / CYCLE clauses first (markers `subquery::rows_from`
-    // and `subquery::search_cycle` read), then the rest.
-    let rows_from = subquery::rows_from_syntax(sql);
+    // GROUP BY's forms (`grouping::syntax`), ROWS FROM and WITH queries' SEARCH / CYCLE
+    // clauses first (markers `subquery::rows_from` and `subquery::search_cycle` read), then
+    // the rest.
+    let grouping = grouping::syntax(sql);
+    let sql_gs = grouping.as_deref().unwrap_or(sql);
+    let rows_from = subquery::rows_from_syntax(sql_gs).or(grouping);
     let sql_rf = rows_from.as_deref().unwrap_or(sql);
     let search_cycle = subquery::search_cycle_syntax(sql_rf).or(rows_from);
     let sql_sc = search_cycle.as_deref().unwrap_or(sql);

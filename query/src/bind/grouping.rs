@@ -60,6 +60,111 @@ fn set_function(e: &ast::Expr) -> Option<ast::Expr> {
     }
 }
 
+/// The GROUP BY item `GROUP BY DISTINCT` is written as (a call of a function whose name starts
+/// with a control character no client writes): the grouping sets are deduplicated.
+pub(super) const DISTINCT_MARK: &str = "\u{1}d";
+
+/// `sql` with what PostgreSQL's GROUP BY grammar takes and sqlparser's does not written so
+/// sqlparser reads it, positions kept; None when it has none of it:
+/// - a GROUPING SETS nested directly in another's list is its elements written in the outer
+///   list (which is what it means): `GROUPING SETS (` and its `)` become spaces;
+/// - `GROUP BY ALL` before the items is the default (sqlparser reads `GROUP BY ALL` as
+///   DuckDB's "group by every other column"): `ALL` becomes spaces;
+/// - `GROUP BY DISTINCT` becomes a first item [`DISTINCT_MARK`]`()`.
+pub(super) fn syntax(sql: &str) -> Option<String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("sets") && !lower.contains("group") {
+        return None;
+    }
+    let tokens = Tokenizer::new(&sqlparser::dialect::PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    let solid: Vec<_> = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let kw = |i: usize, k: Keyword| matches!(solid.get(i).map(|t| &t.token), Some(Token::Word(w)) if w.keyword == k && w.quote_style.is_none());
+    let is = |i: usize, t: Token| solid.get(i).map(|s| &s.token) == Some(&t);
+    let offset = |i: usize, end: bool| {
+        let t = solid[i];
+        crate::bind::subquery::byte_offset(sql, if end { t.span.end } else { t.span.start })
+    };
+    // Byte ranges to blank out, and where the DISTINCT mark goes.
+    let mut blank: Vec<(usize, usize)> = Vec::new();
+    let mut marks: Vec<(usize, usize)> = Vec::new();
+    // The token indexes of the `(` of each GROUPING SETS being read, innermost last.
+    let mut sets: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
+    let mut opens: Vec<usize> = Vec::new();
+    let mut dropped_closes: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < solid.len() {
+        if kw(i, Keyword::GROUP) && kw(i + 1, Keyword::BY) {
+            let stop = [
+                Keyword::HAVING,
+                Keyword::ORDER,
+                Keyword::LIMIT,
+                Keyword::OFFSET,
+                Keyword::WINDOW,
+                Keyword::UNION,
+                Keyword::INTERSECT,
+                Keyword::EXCEPT,
+                Keyword::FETCH,
+                Keyword::FOR,
+            ];
+            let item_follows = solid.get(i + 3).is_some_and(|t| !matches!(t.token, Token::SemiColon | Token::RParen))
+                && !stop.iter().any(|&k| kw(i + 3, k));
+            if kw(i + 2, Keyword::ALL) && item_follows {
+                blank.push((offset(i + 2, false)?, offset(i + 2, true)?));
+            } else if kw(i + 2, Keyword::DISTINCT) && item_follows {
+                marks.push((offset(i + 2, false)?, offset(i + 2, true)?));
+            }
+        }
+        if kw(i, Keyword::GROUPING) && kw(i + 1, Keyword::SETS) && is(i + 2, Token::LParen) {
+            // Directly in another GROUPING SETS' list: its words and parentheses go.
+            if sets.last().is_some_and(|&outer| opens.len() == depth && opens.last() == Some(&outer)) {
+                blank.push((offset(i, false)?, offset(i + 2, true)?));
+                dropped_closes.push(depth + 1);
+            }
+            sets.push(i + 2);
+            opens.push(i + 2);
+            depth += 1;
+            i += 3;
+            continue;
+        }
+        match solid[i].token {
+            Token::LParen => {
+                opens.push(i);
+                depth += 1;
+            }
+            Token::RParen => {
+                if let Some(open) = opens.pop() {
+                    if sets.last() == Some(&open) {
+                        sets.pop();
+                    }
+                }
+                if dropped_closes.last() == Some(&depth) {
+                    dropped_closes.pop();
+                    blank.push((offset(i, false)?, offset(i, true)?));
+                }
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if blank.is_empty() && marks.is_empty() {
+        return None;
+    }
+    let mut out = sql.as_bytes().to_vec();
+    for (from, to) in blank {
+        out[from..to].fill(b' ');
+    }
+    let mut out = String::from_utf8(out).ok()?;
+    for (from, to) in marks.into_iter().rev() {
+        let mark = format!("\"{DISTINCT_MARK}\"(), ");
+        out.replace_range(from..to, &format!("{mark:<width$}", width = to - from));
+    }
+    Some(out)
+}
+
 impl Binder<'_> {
     /// The output column `e` names: by position, or (`by_name`) by a name no other different
     /// select-list item has. Ok(None) when it names none.
@@ -169,6 +274,12 @@ impl Binder<'_> {
         columns: &[OutputColumn],
         scope: Option<&Scope>,
     ) -> Result<(Vec<Expr>, Vec<Vec<usize>>, usize)> {
+        // GROUP BY DISTINCT: its mark first (`syntax`).
+        let distinct = items.first().is_some_and(|i| {
+            matches!(i, ast::Expr::Function(f) if f.name.0.len() == 1
+                && f.name.0[0].as_ident().is_some_and(|id| id.quote_style.is_some() && id.value == DISTINCT_MARK))
+        });
+        let items = if distinct { &items[1..] } else { items };
         let mut out: Vec<Expr> = Vec::with_capacity(items.len());
         let mut dependent = 0;
         let has_sets =
@@ -192,6 +303,19 @@ impl Binder<'_> {
                 ));
             }
             sets = product;
+        }
+        if distinct {
+            // The same set listed again (in any order) is grouped once, where it first came.
+            let mut seen: Vec<Vec<usize>> = Vec::with_capacity(sets.len());
+            sets.retain(|s| {
+                let mut key = s.clone();
+                key.sort_unstable();
+                let new = !seen.contains(&key);
+                if new {
+                    seen.push(key);
+                }
+                new
+            });
         }
         // Grouping by the whole primary key groups by every column of the table (PostgreSQL
         // knows the other columns depend on it): they may appear ungrouped in the select list.

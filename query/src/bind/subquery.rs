@@ -20,11 +20,14 @@ use std::sync::Arc;
 mod rows_from;
 mod search_cycle;
 pub(super) use rows_from::syntax as rows_from_syntax;
+pub(in crate::bind) use search_cycle::byte_offset;
 
-/// A statement sqlparser printed, with the markers of `ROWS FROM` and of SEARCH / CYCLE
-/// clauses printed back as PostgreSQL's syntax.
+/// A statement sqlparser printed, with the markers of `ROWS FROM`, `GROUP BY DISTINCT` and
+/// SEARCH / CYCLE clauses printed back as PostgreSQL's syntax.
 pub(crate) fn markers_printed(text: &str) -> String {
-    search_cycle::print_back(&text.replace(&format!("\"{}\"", rows_from::MARK), "ROWS FROM"))
+    let text = text.replace(&format!("\"{}\"", rows_from::MARK), "ROWS FROM");
+    let text = text.replace(&format!("\"{}\"(), ", super::grouping::DISTINCT_MARK), "DISTINCT ");
+    search_cycle::print_back(&text)
 }
 pub(super) use search_cycle::syntax as search_cycle_syntax;
 

@@ -345,7 +345,7 @@ fn constant(text: &str, tokens: &[&TokenWithSpan]) -> Option<ast::Expr> {
 }
 
 /// The byte offset in `text` of a tokenizer's location (1-based line and character column).
-pub(super) fn byte_offset(text: &str, l: Location) -> Option<usize> {
+pub(in crate::bind) fn byte_offset(text: &str, l: Location) -> Option<usize> {
     let line = usize::try_from(l.line).ok()?.checked_sub(1)?;
     let start = if line == 0 { 0 } else { text.match_indices('\n').nth(line - 1)?.0 + 1 };
     let skip = usize::try_from(l.column).ok()?.checked_sub(1)?;

@@ -193,6 +193,7 @@ impl Builtin {
         // json[b]_to_record(NULL) is a row of NULLs; `SET j['a'] = x` of a NULL j an object.
         if let Builtin::JsonOp(
             crate::json::ops::JsonOpFn::RecordField { .. }
+            | crate::json::ops::JsonOpFn::Populate { .. }
             | crate::json::ops::JsonOpFn::SubscriptAssign
             | crate::json::ops::JsonOpFn::ObjectFromArrays { .. },
         ) = self

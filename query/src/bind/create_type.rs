@@ -104,7 +104,11 @@ fn composite_fields(attributes: &[ast::UserDefinedTypeCompositeAttributeDef]) ->
             super::bytewise_collation(c)?;
         }
         let ty = super::column_type(&a.data_type, &name)?;
-        fields.push(ColumnDef::new(name, ty));
+        let mut field = ColumnDef::new(name, ty);
+        // A field of a domain keeps it (its constraints are checked where a value of the
+        // type is made from its fields' texts: json[b]_populate_record).
+        field.domain = super::domain_oid(&a.data_type)?.unwrap_or(0);
+        fields.push(field);
     }
     Ok(fields)
 }

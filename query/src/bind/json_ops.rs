@@ -4,13 +4,14 @@
 //! [`crate::json::ops`]), with PostgreSQL's operand types and errors.
 
 use super::{no_function, op_error, Binder};
-use crate::error::{Result, SqlError};
+use crate::error::{code, Result, SqlError};
 use crate::expr::Expr;
 use crate::json::ops::JsonOpFn;
 use crate::json::path_eval::PathFn;
+use crate::relation::Source;
 use crate::scalar::Builtin;
 use crate::types::CastContext;
-use orbit_engine::table::{Datum, SqlType};
+use orbit_engine::table::{ColumnDef, Datum, SqlType};
 use sqlparser::ast::BinaryOperator as B;
 
 fn is_json(t: SqlType) -> bool {
@@ -112,6 +113,26 @@ impl Binder<'_> {
         let jsonb = name.starts_with("jsonb");
         let doc_ty = if jsonb { SqlType::Jsonb } else { SqlType::Json };
         let e = match name {
+            // In a select list: the record (a composite value) populate_record makes of the
+            // object, its missing keys the base's fields.
+            "json_populate_record" | "jsonb_populate_record" if bound.len() == 2 => {
+                let doc = bound.pop().expect("two arguments");
+                let base = bound.pop().expect("two arguments");
+                let oid = match base.ty() {
+                    SqlType::Composite(oid) if !crate::composites::is_anonymous(oid) => oid,
+                    _ => {
+                        return Err(SqlError::new(
+                            code::FEATURE_NOT_SUPPORTED,
+                            format!("could not determine row type for result of {name}"),
+                        )
+                        .hint("Provide a non-null record argument, or call the function in the FROM clause using a column definition list."))
+                    }
+                };
+                let doc = self.coerce(doc, doc_ty, CastContext::Implicit, |_| nf())?;
+                let ty = SqlType::Composite(oid);
+                let key = Expr::Const(Datum::Text(String::new()), SqlType::Text);
+                call(JsonOpFn::Populate { ty }, vec![doc, key, base], ty)
+            }
             _ if path_function(name).is_some_and(|f| f != PathFn::Query) => {
                 let f = path_function(name).expect("checked");
                 let args = self.path_args(name, std::mem::take(bound))?;
@@ -427,84 +448,138 @@ impl Binder<'_> {
     }
 }
 
-/// json[b]_to_record and json[b]_to_recordset: FROM functions returning `record`, whose
-/// columns the column definition list names and types.
+/// json[b]_to_record[set] (FROM functions returning `record`, whose columns the column
+/// definition list names and types) and json[b]_populate_record[set] (whose columns are the
+/// base argument's composite type's fields).
 pub(super) fn is_to_record(name: &str) -> bool {
-    matches!(name, "json_to_record" | "jsonb_to_record" | "json_to_recordset" | "jsonb_to_recordset")
+    matches!(
+        name,
+        "json_to_record"
+            | "jsonb_to_record"
+            | "json_to_recordset"
+            | "jsonb_to_recordset"
+            | "json_populate_record"
+            | "jsonb_populate_record"
+            | "json_populate_recordset"
+            | "jsonb_populate_recordset"
+    )
 }
 
 impl Binder<'_> {
-    /// `json[b]_to_record[set](doc) AS alias(col type, ...)`: one array per defined column (a
-    /// row per object: the one object, or each of the array's), each value read by the
-    /// column type's input as PostgreSQL's populate_record does (a string's text, a JSON
-    /// value's text otherwise; json/jsonb columns the JSON value itself), with the column
-    /// names. A column definition list is required, as PostgreSQL requires it of a function
-    /// returning `record`.
-    pub(super) fn json_record_columns(
+    /// `json[b]_to_record[set](doc) AS alias(col type, ...)` and
+    /// `json[b]_populate_record[set](base, doc)` in FROM: the columns, and the rows as one
+    /// array per column of each object's value of the column's key (a row per object: the one
+    /// object, or each of the array's), each made a value of the column's type as PostgreSQL's
+    /// populate_record_field does ([`JsonOpFn::Populate`]), a key the object lacks the base
+    /// record's field (NULL for to_record), a domain's constraints checked. to_record requires
+    /// a column definition list, as PostgreSQL requires it of a function returning `record`.
+    pub(super) fn json_record_relation(
         &mut self,
         name: &str,
         at: Option<usize>,
         args: &[sqlparser::ast::FunctionArg],
         alias: Option<&sqlparser::ast::TableAlias>,
         ordinality: bool,
-    ) -> Result<Vec<(Expr, SqlType)>> {
+    ) -> Result<(Vec<ColumnDef>, Source)> {
         use sqlparser::ast;
-        let defined: Vec<&ast::DataType> =
-            alias.map_or(Vec::new(), |a| a.columns.iter().filter_map(|c| c.data_type.as_ref()).collect());
-        if defined.is_empty() || alias.is_some_and(|a| defined.len() != a.columns.len()) {
-            return Err(SqlError::new(
-                crate::error::code::SYNTAX_ERROR,
-                "a column definition list is required for functions returning \"record\"",
-            )
-            .at(at));
-        }
-        if ordinality {
-            return Err(SqlError::syntax("WITH"));
-        }
         let jsonb = name.starts_with("jsonb");
         let set = name.ends_with("recordset");
+        let populate = name.contains("populate");
         let doc_ty = if jsonb { SqlType::Jsonb } else { SqlType::Json };
-        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
-            let types: Vec<SqlType> = Vec::new();
-            return Err(no_function(name, &types));
-        };
-        let x = self.expr(e, None)?;
-        let t = x.ty();
-        let x = self.coerce(x, doc_ty, CastContext::Implicit, |_| no_function(name, &[t]))?;
-        let mut out = Vec::with_capacity(defined.len());
-        let columns = alias.map_or(&[][..], |a| a.columns.as_slice());
-        for c in columns {
-            let Some(dt) = c.data_type.as_ref() else { continue };
-            let ty = super::sql_type(dt)?;
-            let key = Expr::Const(Datum::Text(super::fold(&c.name)), SqlType::Text);
-            // The column's values are an array (a row each): no column of an array type, as
-            // Orbit has no arrays of arrays.
-            let arr = |t: SqlType| {
-                t.array_of().ok_or_else(|| {
-                    SqlError::unsupported(format!("a column of type {} in {name}() is not supported yet", t.name()))
-                })
+        let mut bound = Vec::with_capacity(args.len());
+        for a in args {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                return Err(SqlError::unsupported(format!("named arguments of {name}() are not supported")));
             };
-            let column = match ty {
-                SqlType::Json | SqlType::Jsonb => {
-                    let raw = call(JsonOpFn::RecordField { set, as_text: false }, vec![x.clone(), key], arr(doc_ty)?);
-                    if ty == doc_ty {
-                        raw
-                    } else {
-                        Expr::Cast(Box::new(raw), arr(ty)?, false)
-                    }
-                }
-                _ => {
-                    let texts =
-                        call(JsonOpFn::RecordField { set, as_text: true }, vec![x.clone(), key], arr(SqlType::Text)?);
-                    if ty == SqlType::Text {
-                        texts
-                    } else {
-                        Expr::Cast(Box::new(texts), arr(ty)?, false)
-                    }
-                }
-            };
-            out.push((column, ty));
+            bound.push(self.expr(e, None)?);
         }
-        Ok(out)
+        let types: Vec<SqlType> = bound.iter().map(Expr::ty).collect();
+        let (base, doc) = match (populate, bound.len()) {
+            (true, 2) => {
+                let doc = bound.pop().expect("two arguments");
+                (bound.pop(), doc)
+            }
+            (false, 1) => (None, bound.pop().expect("one argument")),
+            _ => return Err(no_function(name, &types)),
+        };
+        let doc = self.coerce(doc, doc_ty, CastContext::Implicit, |_| no_function(name, &types))?;
+        // The columns: the base's type's fields, or the column definition list's.
+        let mut columns: Vec<ColumnDef> = Vec::new();
+        match &base {
+            Some(b) => {
+                let SqlType::Composite(oid) = b.ty() else {
+                    if b.ty() == SqlType::Unknown {
+                        return Err(SqlError::new(
+                            code::DATATYPE_MISMATCH,
+                            "could not determine polymorphic type because input has type unknown",
+                        ));
+                    }
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        "first argument of json_populate_record must be a row type",
+                    ));
+                };
+                if crate::composites::is_anonymous(oid) {
+                    return Err(SqlError::new(
+                        code::FEATURE_NOT_SUPPORTED,
+                        format!("{name}() of an anonymous record is not supported"),
+                    ));
+                }
+                columns = crate::composites::fields_of(oid)?;
+                let listed = super::subquery::alias_columns(alias, columns.len() + usize::from(ordinality), "table")?;
+                for (c, n) in columns.iter_mut().zip(&listed) {
+                    c.name = n.clone();
+                }
+            }
+            None => {
+                let defined: Vec<&ast::DataType> =
+                    alias.map_or(Vec::new(), |a| a.columns.iter().filter_map(|c| c.data_type.as_ref()).collect());
+                if defined.is_empty() || alias.is_some_and(|a| defined.len() != a.columns.len()) {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "a column definition list is required for functions returning \"record\"",
+                    )
+                    .at(at));
+                }
+                if ordinality {
+                    return Err(SqlError::syntax("WITH"));
+                }
+                for c in alias.map_or(&[][..], |a| a.columns.as_slice()) {
+                    if let Some(dt) = &c.data_type {
+                        columns.push(ColumnDef::new(super::fold(&c.name), super::sql_type(dt)?));
+                    }
+                }
+            }
+        }
+        // The key of a field is its name in the type; a renamed column still reads it.
+        let keys: Vec<String> = match &base {
+            Some(b) => match b.ty() {
+                SqlType::Composite(oid) => crate::composites::fields_of(oid)?.into_iter().map(|f| f.name).collect(),
+                _ => Vec::new(),
+            },
+            None => columns.iter().map(|c| c.name.clone()).collect(),
+        };
+        let members = SqlType::Array(orbit_engine::table::ArrayType::of_oid(doc_ty.oid()));
+        let mut arrays = Vec::with_capacity(columns.len());
+        let mut values = Vec::with_capacity(columns.len() + 1);
+        for (i, (c, key)) in columns.iter().zip(&keys).enumerate() {
+            let key = Expr::Const(Datum::Text(key.clone()), SqlType::Text);
+            arrays.push(call(JsonOpFn::RecordField { set }, vec![doc.clone(), key.clone()], members));
+            let fallback = match &base {
+                Some(b) => Expr::Call(crate::scalar::Builtin::RecordField(i), vec![b.clone()], c.ty),
+                None => Expr::Const(Datum::Null, c.ty),
+            };
+            let value = call(JsonOpFn::Populate { ty: c.ty }, vec![Expr::Column(i, doc_ty), key, fallback], c.ty);
+            values.push(if c.domain != 0 {
+                Expr::Call(crate::scalar::Builtin::DomainCheck(c.domain), vec![value], c.ty)
+            } else {
+                value
+            });
+        }
+        if ordinality {
+            values.push(Expr::Column(columns.len(), SqlType::Int8));
+        }
+        let zip = Source::Zip { args: arrays, ordinality };
+        Ok((columns, Source::Project(Box::new(zip), values)))
     }
 }

@@ -928,9 +928,9 @@ impl Binder<'_> {
             }
             n if super::json_ops::is_to_record(n) => {
                 let at = name.0.last().and_then(|p| p.as_ident()).and_then(|i| self.pos(&i.span));
-                let cols = self.json_record_columns(n, at, args, alias, ordinality)?;
-                let cols = cols.into_iter().map(|(e, ty)| (e, "", ty)).collect();
-                self.zip_relation(&fname, cols, alias, false)
+                let (columns, source) = self.json_record_relation(n, at, args, alias, ordinality)?;
+                let listed = alias_columns(alias, columns.len() + usize::from(ordinality), "table")?;
+                self.function_relation_of(&fname, columns, &listed, alias, ordinality, source)
             }
             "pg_options_to_table" if !ordinality => self.options_to_table(args, alias),
             rows_from::MARK => self.rows_from(args, alias, ordinality),

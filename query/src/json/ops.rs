@@ -58,12 +58,18 @@ pub enum JsonOpFn {
     },
     /// The SQL/JSON path functions and operators ([`super::path_eval`]).
     Path(super::path_eval::PathFn),
-    /// (json[b], text key) -> one column of json[b]_to_record (`set` false: the object's one
-    /// row) or json[b]_to_recordset (`set`: a row per object of the array): the key's value in
-    /// each, as json[b], or (`as_text`) text to be read by the column type's input.
+    /// (json[b], text key) -> one column of json[b]_to_record / json[b]_populate_record
+    /// (`set` false: the object's one row) or of their recordset forms (`set`: a row per object
+    /// of the array): the key's value in each, as json[b] (JSON null too), NULL where the
+    /// object lacks the key; [`JsonOpFn::Populate`] reads each.
     RecordField {
         set: bool,
-        as_text: bool,
+    },
+    /// (json[b] value or NULL, text key, fallback) -> the value populate_record makes of a
+    /// key's JSON value for a column of type `ty` (jsonfuncs.c's populate_record_field): NULL
+    /// for JSON null, the fallback (a populate_record base record's field) for a missing key.
+    Populate {
+        ty: SqlType,
     },
     /// (jsonb, jsonb value, subscript...) -> jsonb: `UPDATE ... SET j['a'][0] = value`, each
     /// subscript an int4 or a text (jsonb_subscript_assign: missing keys and containers
@@ -374,8 +380,11 @@ fn delete_path(v: &mut Value, path: &[Option<String>], level: usize) -> Result<(
 
 /// Applies `f`; `ty` is the type of the first argument (json or jsonb).
 pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
-    if let JsonOpFn::RecordField { set, as_text } = f {
-        return record_field(set, as_text, &args);
+    if let JsonOpFn::RecordField { set } = f {
+        return record_field(set, &args);
+    }
+    if let JsonOpFn::Populate { ty } = f {
+        return populate(ty, &args);
     }
     if f == JsonOpFn::SubscriptAssign {
         return subscript_assign(&args);
@@ -503,7 +512,8 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
             };
             Datum::Jsonb(jsonb_of(v))
         }
-        JsonOpFn::RecordField { set, as_text } => return record_field(set, as_text, &args),
+        JsonOpFn::RecordField { set } => return record_field(set, &args),
+        JsonOpFn::Populate { ty } => return populate(ty, &args),
         JsonOpFn::SubscriptAssign => return subscript_assign(&args),
         JsonOpFn::ObjectFromArrays { jsonb } => return object_from_arrays(jsonb, &args),
         JsonOpFn::Path(_)
@@ -606,16 +616,12 @@ fn set_parts(f: JsonOpFn, a0: &Datum) -> Result<Datum> {
 
 /// [`JsonOpFn::RecordField`]: the values of key `args[1]` in the object `args[0]` (one) or in
 /// each object of the array `args[0]` (`set`), as jsonfuncs.c's populate_record_worker and
-/// populate_recordset_worker read them (the last of duplicate keys; JSON null as NULL).
-fn record_field(set: bool, as_text: bool, args: &[Datum]) -> Result<Datum> {
+/// populate_recordset_worker read them (the last of duplicate keys; a missing key NULL).
+fn record_field(set: bool, args: &[Datum]) -> Result<Datum> {
     let a0 = args.first().unwrap_or(&Datum::Null);
     let key = text_of(args.get(1).unwrap_or(&Datum::Null));
     let jsonb = !matches!(a0, Datum::Json(_));
-    let elem_ty = match (as_text, jsonb) {
-        (true, _) => SqlType::Text,
-        (false, true) => SqlType::Jsonb,
-        (false, false) => SqlType::Json,
-    };
+    let elem_ty = if jsonb { SqlType::Jsonb } else { SqlType::Json };
     let array = |items: Vec<Datum>| Ok(Datum::Array(Box::new(ArrayValue::from_items(elem_ty, items))));
     // json[b]_to_record(NULL) is one row of NULLs, json[b]_to_recordset(NULL) none.
     if a0.is_null() {
@@ -624,15 +630,11 @@ fn record_field(set: bool, as_text: bool, args: &[Datum]) -> Result<Datum> {
     let doc = text_of(a0);
     let root = parse(doc, jsonb)?;
     let p = if jsonb { "jsonb" } else { "json" };
-    let value = |fields: &[(String, Node)]| -> Result<Datum> {
-        let Some((_, n)) = fields.iter().rev().find(|(k, _)| k == key) else { return Ok(Datum::Null) };
-        Ok(match n.value {
-            Value::Null => Datum::Null,
-            _ => member(doc, n, jsonb, as_text),
-        })
+    let value = |fields: &[(String, Node)]| -> Datum {
+        fields.iter().rev().find(|(k, _)| k == key).map_or(Datum::Null, |(_, n)| member(doc, n, jsonb, false))
     };
     match (&root.value, set) {
-        (Value::Object(fields), false) => array(vec![value(fields)?]),
+        (Value::Object(fields), false) => array(vec![value(fields)]),
         (Value::Array(_), false) => Err(set_error("cannot call populate_composite on an array".into())),
         (_, false) => Err(set_error("cannot call populate_composite on a scalar".into())),
         (Value::Array(items), true) => {
@@ -641,12 +643,157 @@ fn record_field(set: bool, as_text: bool, args: &[Datum]) -> Result<Datum> {
                 let Value::Object(fields) = &item.value else {
                     return Err(set_error(format!("argument of {p}_to_recordset must be an array of objects")));
                 };
-                out.push(value(fields)?);
+                out.push(value(fields));
             }
             array(out)
         }
         (_, true) => Err(set_error(format!("cannot call {p}_to_recordset on a non-array"))),
     }
+}
+
+/// Where a value being populated is, for the HINT of an error about it.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    key: &'a str,
+}
+
+impl Place<'_> {
+    fn hint(&self, elements: &[usize]) -> String {
+        if elements.is_empty() {
+            format!("See the value of key \"{}\".", self.key)
+        } else {
+            let at: String = elements.iter().map(|i| format!("[{i}]")).collect();
+            format!("See the array element {at} of key \"{}\".", self.key)
+        }
+    }
+}
+
+/// [`JsonOpFn::Populate`].
+fn populate(ty: SqlType, args: &[Datum]) -> Result<Datum> {
+    let value = args.first().unwrap_or(&Datum::Null);
+    if value.is_null() {
+        return Ok(args.get(2).cloned().unwrap_or(Datum::Null));
+    }
+    let jsonb = matches!(value, Datum::Jsonb(_));
+    let doc = text_of(value);
+    let node = parse(doc, jsonb)?;
+    let place = Place { key: text_of(args.get(1).unwrap_or(&Datum::Null)) };
+    populate_node(ty, doc, &node, jsonb, place, &mut Vec::new(), args.get(2))
+}
+
+/// A JSON value as a value of type `ty` (populate_record_field): a string read by the type's
+/// input, another scalar's JSON text likewise; an array into an array type (its nesting the
+/// dimensions), an object into a composite type's fields (a field the object lacks is the
+/// `base` record's, when there is one); json/jsonb the value itself.
+fn populate_node(
+    ty: SqlType,
+    doc: &str,
+    n: &Node,
+    jsonb: bool,
+    place: Place,
+    at: &mut Vec<usize>,
+    base: Option<&Datum>,
+) -> Result<Datum> {
+    let text = || if jsonb { jsonb_of(n.value.clone()) } else { doc[n.start..n.end].to_string() };
+    Ok(match (&n.value, ty) {
+        (Value::Null, _) => Datum::Null,
+        (_, SqlType::Json) => Datum::Json(doc[n.start..n.end].to_string()),
+        (_, SqlType::Jsonb) => Datum::Jsonb(jsonb_of(n.value.clone())),
+        (Value::Array(_), SqlType::Array(a)) => populate_array(a.elem(), doc, n, jsonb, place, at)?,
+        (Value::String(s), SqlType::Array(_) | SqlType::Composite(_)) => crate::types::parse_text(ty, s)?,
+        (_, SqlType::Array(_)) => {
+            return Err(SqlError::new(code::INVALID_TEXT_REPRESENTATION, "expected JSON array").hint(place.hint(at)))
+        }
+        (Value::Object(fields), SqlType::Composite(oid)) => {
+            let mut out = Vec::new();
+            for (i, f) in crate::composites::fields_of(oid)?.into_iter().enumerate() {
+                let base = match base {
+                    Some(Datum::Record(b)) => b.get(i),
+                    _ => None,
+                };
+                let value = match fields.iter().rev().find(|(k, _)| *k == f.name) {
+                    Some((_, v)) => populate_node(f.ty, doc, v, jsonb, Place { key: &f.name }, &mut Vec::new(), base)?,
+                    None => base.cloned().unwrap_or(Datum::Null),
+                };
+                if f.domain != 0 {
+                    crate::domains::check(f.domain, &value)?;
+                }
+                out.push(value);
+            }
+            Datum::Record(Box::new(out))
+        }
+        (Value::Array(_), SqlType::Composite(_)) => {
+            return Err(set_error("cannot call populate_composite on an array".into()))
+        }
+        (_, SqlType::Composite(_)) => return Err(set_error("cannot call populate_composite on a scalar".into())),
+        (Value::String(s), _) => crate::types::parse_text(ty, s)?,
+        _ => crate::types::parse_text(ty, &text())?,
+    })
+}
+
+/// A JSON array as an array of `elem` (populate_array): nested arrays are further dimensions,
+/// every sub-array of a dimension as long as the first, every leaf at the same depth.
+fn populate_array(elem: SqlType, doc: &str, n: &Node, jsonb: bool, place: Place, at: &mut Vec<usize>) -> Result<Datum> {
+    struct Walk<'a> {
+        elem: SqlType,
+        doc: &'a str,
+        jsonb: bool,
+        place: Place<'a>,
+        dims: Vec<usize>,
+        /// The number of dimensions, known from the first leaf.
+        ndims: Option<usize>,
+        items: Vec<Datum>,
+    }
+    fn malformed() -> SqlError {
+        SqlError::new(code::INVALID_TEXT_REPRESENTATION, "malformed JSON array")
+            .detail("Multidimensional arrays must have sub-arrays with matching dimensions.")
+    }
+    impl Walk<'_> {
+        fn array(&mut self, n: &Node, depth: usize, at: &mut Vec<usize>) -> Result<()> {
+            let Value::Array(elems) = &n.value else { return Err(SqlError::internal("populate_array")) };
+            match self.dims.get(depth) {
+                None => self.dims.push(elems.len()),
+                Some(&len) if len != elems.len() => return Err(malformed()),
+                Some(_) => {}
+            }
+            for (i, e) in elems.iter().enumerate() {
+                at.push(i);
+                // An array inside an array of json / jsonb is an element.
+                let nested = matches!(e.value, Value::Array(_)) && !matches!(self.elem, SqlType::Json | SqlType::Jsonb);
+                match self.ndims {
+                    None if nested => self.array(e, depth + 1, at)?,
+                    None => {
+                        self.ndims = Some(depth + 1);
+                        self.leaf(e, at)?;
+                    }
+                    Some(d) if depth + 1 < d => {
+                        if !nested {
+                            return Err(SqlError::new(code::INVALID_TEXT_REPRESENTATION, "expected JSON array")
+                                .hint(self.place.hint(at)));
+                        }
+                        self.array(e, depth + 1, at)?;
+                    }
+                    Some(_) if nested => return Err(malformed()),
+                    Some(_) => self.leaf(e, at)?,
+                }
+                at.pop();
+            }
+            Ok(())
+        }
+
+        fn leaf(&mut self, e: &Node, at: &mut Vec<usize>) -> Result<()> {
+            let v = populate_node(self.elem, self.doc, e, self.jsonb, self.place, at, None)?;
+            self.items.push(v);
+            Ok(())
+        }
+    }
+    let mut w = Walk { elem, doc, jsonb, place, dims: Vec::new(), ndims: None, items: Vec::new() };
+    w.array(n, 0, at)?;
+    if w.items.is_empty() {
+        return Ok(Datum::Array(Box::new(ArrayValue::empty(elem))));
+    }
+    let dims = w.dims.iter().map(|&len| orbit_engine::table::ArrayDim { len: len as u32, lower: 1 }).collect();
+    Ok(Datum::Array(Box::new(ArrayValue { elem, dims, items: w.items })))
 }
 
 /// [`JsonOpFn::SubscriptAssign`]: setPath with PostgreSQL 14's JB_PATH_CREATE |

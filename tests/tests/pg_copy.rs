@@ -171,6 +171,49 @@ fn copy_in_and_out_in_text_and_csv() {
 }
 
 #[test]
+fn copy_of_insert_update_delete_returning() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE d (id serial PRIMARY KEY, t text)").await.unwrap();
+        // Outside a transaction block the COPY is its own transaction, committed.
+        assert_eq!(
+            copy_out(&c, "COPY (INSERT INTO d (t) VALUES ('f'), ('x') RETURNING id, t) TO STDOUT").await,
+            "1\tf\n2\tx\n"
+        );
+        assert_eq!(count(&c, "d").await, 2);
+        assert_eq!(copy_out(&c, "COPY (UPDATE d SET t = 'g' WHERE t = 'f' RETURNING id) TO STDOUT").await, "1\n");
+        assert_eq!(
+            copy_out(&c, "COPY (WITH g AS (DELETE FROM d WHERE t = 'g' RETURNING id) SELECT id * 10 FROM g) TO STDOUT")
+                .await,
+            "10\n"
+        );
+        assert_eq!(
+            copy_out(&c, "COPY (DELETE FROM d WHERE t = 'x' RETURNING t) TO STDOUT WITH (FORMAT csv)").await,
+            "x\n"
+        );
+        assert_eq!(count(&c, "d").await, 0);
+        // Inside a block it is the block's: rolled back with it.
+        c.batch_execute("BEGIN").await.unwrap();
+        copy_out(&c, "COPY (INSERT INTO d (t) VALUES ('y') RETURNING id) TO STDOUT").await;
+        assert_eq!(count(&c, "d").await, 1);
+        c.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(count(&c, "d").await, 0);
+        for sql in [
+            "COPY (INSERT INTO d (t) VALUES ('z')) TO STDOUT",
+            "COPY (UPDATE d SET t = 'q') TO STDOUT",
+            "COPY (DELETE FROM d) TO STDOUT",
+        ] {
+            let e = c.batch_execute(sql).await.expect_err(sql);
+            assert_eq!(code(&e), Some("0A000"), "{sql}: {e:?}");
+            let message = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+            assert_eq!(message, "COPY query must have a RETURNING clause");
+        }
+        assert_eq!(count(&c, "d").await, 0);
+    });
+}
+
+#[test]
 fn copy_inside_a_transaction_is_atomic_with_it() {
     let o = Orbit::start(&["--shards", "2"]);
     pg_runtime().block_on(async {

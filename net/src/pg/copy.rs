@@ -165,6 +165,22 @@ async fn insert_batch(c: &mut Conn, own: Option<&mut Txn>, reader: &mut CopyIn) 
     Ok(())
 }
 
+/// Ends a COPY TO's own transaction (one outside a transaction block): committed when the
+/// rows were read (the INSERT, UPDATE or DELETE of `COPY (... RETURNING ...) TO` wrote them),
+/// rolled back on an error.
+async fn own_ended<T>(t: Txn, r: Result<T, SqlError>) -> Result<T, SqlError> {
+    match r {
+        Ok(v) => {
+            t.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            t.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     if plan.options.binary {
         return copy_out_binary(c, plan).await;
@@ -177,11 +193,11 @@ async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
             orbit_query::exec::copy_out(t, plan).await?
         }
         None => {
-            let mut t = orbit_query::Txn::new();
+            let mut t = new_txn(c);
             t.settings = settings;
+            t.alone = true;
             let r = orbit_query::exec::copy_out(&mut t, plan).await;
-            t.rollback().await;
-            r?
+            own_ended(t, r).await?
         }
     };
     put(&mut c.out, CopyOutResponse::new(0, plan.width() as i16, vec![0; plan.width()]));
@@ -207,10 +223,11 @@ async fn copy_out_binary(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlErr
     let rows = match c.txn.as_mut() {
         Some(t) => orbit_query::exec::copy_out_values(t, plan).await?,
         None => {
-            let mut t = orbit_query::Txn::new();
+            let mut t = new_txn(c);
+            t.settings = c.settings.clone();
+            t.alone = true;
             let r = orbit_query::exec::copy_out_values(&mut t, plan).await;
-            t.rollback().await;
-            r?
+            own_ended(t, r).await?
         }
     };
     put(&mut c.out, CopyOutResponse::new(1, plan.width() as i16, vec![1; plan.width()]));

@@ -1291,13 +1291,28 @@ impl Binder<'_> {
                 if let [ast::Statement::Merge(_)] = stmts.as_slice() {
                     return Err(SqlError::unsupported("MERGE not supported in COPY"));
                 }
-                let [ast::Statement::Query(q)] = stmts.as_slice() else {
-                    return Err(SqlError::unsupported("COPY (...) TO takes a SELECT only"));
+                // A query, or an INSERT / UPDATE / DELETE whose RETURNING rows are copied.
+                let (plan, cols, dml) = match stmts.as_slice() {
+                    [ast::Statement::Query(q)] => {
+                        let dml = matches!(
+                            q.body.as_ref(),
+                            ast::SetExpr::Insert(_) | ast::SetExpr::Update(_) | ast::SetExpr::Delete(_)
+                        );
+                        let (plan, cols) = self.query(q)?;
+                        (plan, cols, dml)
+                    }
+                    [s @ (ast::Statement::Insert(_) | ast::Statement::Update(_) | ast::Statement::Delete(_))] => {
+                        let (plan, cols) = self.statement(s)?;
+                        (plan, cols, true)
+                    }
+                    _ => return Err(SqlError::unsupported("COPY (...) TO takes a SELECT only")),
                 };
-                let (plan, cols) = self.query(q)?;
+                if dml && cols.is_empty() {
+                    return Err(SqlError::unsupported("COPY query must have a RETURNING clause"));
+                }
                 // Its subqueries, WITH queries and set operations run with it.
                 let plan = self.finish_statement(plan)?;
-                if !matches!(plan, Plan::Select(_) | Plan::Query(_)) {
+                if !dml && !matches!(plan, Plan::Select(_) | Plan::Query(_)) {
                     return Err(SqlError::unsupported("COPY (...) TO takes a SELECT only"));
                 }
                 (CopySource::Query(Box::new(plan)), cols.into_iter().map(|c| c.name).collect::<Vec<String>>())

@@ -796,10 +796,13 @@ fn parse_text(sql: &str) -> Result<Vec<ast::Statement>> {
         Err(e) => e,
     };
     // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
-    // GROUP BY's forms (`grouping::syntax`), ROWS FROM and WITH queries' SEARCH / CYCLE
+    // CREATE FUNCTION's COST / ROWS / LEAKPROOF (`sql_functions::options_syntax`), GROUP BY's
+    // forms (`grouping::syntax`), ROWS FROM and WITH queries' SEARCH / CYCLE
     // clauses first (markers `subquery::rows_from` and `subquery::search_cycle` read), then
     // the rest.
-    let grouping = grouping::syntax(sql);
+    let options = sql_functions::options_syntax(sql);
+    let sql_fo = options.as_deref().unwrap_or(sql);
+    let grouping = grouping::syntax(sql_fo).or(options);
     let sql_gs = grouping.as_deref().unwrap_or(sql);
     let rows_from = subquery::rows_from_syntax(sql_gs).or(grouping);
     let sql_rf = rows_from.as_deref().unwrap_or(sql);

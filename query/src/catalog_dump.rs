@@ -997,13 +997,13 @@ fn proc_rows(txn: &Txn) -> Vec<Row> {
                 Datum::Int8(
                     if f.plpgsql { crate::plpgsql::LANG_PLPGSQL } else { crate::functions_sql::LANG_SQL } as i64
                 ),
-                Datum::Float4(100.0),
-                Datum::Float4(if f.setof { 1000.0 } else { 0.0 }),
+                Datum::Float4(f.options.cost()),
+                Datum::Float4(f.options.rows(f.setof)),
                 Datum::Int8(0),
                 Datum::Oid(OidKind::RegProc, 0),
                 Datum::Text(if f.procedure { "p" } else { "f" }.into()),
                 Datum::Bool(false),
-                Datum::Bool(false),
+                Datum::Bool(f.options.leakproof),
                 Datum::Bool(f.strict),
                 Datum::Bool(f.setof),
                 Datum::Text(f.volatility.to_string()),

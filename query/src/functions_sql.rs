@@ -28,6 +28,30 @@ pub const BODY: &str = "body";
 /// The CHECK holding volatility, strictness and whether it returns a set.
 pub const FLAGS: &str = "flags";
 
+/// The CHECK holding COST, ROWS and LEAKPROOF (`<cost> <rows> <0|1>`) when any is not the
+/// default.
+pub const OPTIONS: &str = "options";
+
+/// A function's COST, ROWS and LEAKPROOF.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Options {
+    /// procost (None: the default, 100).
+    pub cost: Option<f32>,
+    /// prorows (None: the default, 1000 for a set-returning function, else 0).
+    pub rows: Option<f32>,
+    pub leakproof: bool,
+}
+
+impl Options {
+    pub fn cost(&self) -> f32 {
+        self.cost.unwrap_or(100.0)
+    }
+
+    pub fn rows(&self, setof: bool) -> f32 {
+        self.rows.unwrap_or(if setof { 1000.0 } else { 0.0 })
+    }
+}
+
 /// PostgreSQL's OID of language `sql` (pg_language).
 pub const LANG_SQL: u32 = 14;
 
@@ -82,6 +106,9 @@ pub struct SqlFunction {
     /// A procedure (`CREATE PROCEDURE`, run by CALL; prokind `p`, a seventh FLAGS letter `c`):
     /// `ret` is `void`, or its OUT parameters give CALL's one row.
     pub procedure: bool,
+    /// COST, ROWS and [NOT] LEAKPROOF (procost, prorows, proleakproof): kept for pg_proc in
+    /// the CHECK named [`OPTIONS`] when not the defaults; Orbit's planner does not read them.
+    pub options: Options,
 }
 
 impl SqlFunction {
@@ -112,6 +139,7 @@ impl SqlFunction {
             trigger: false,
             single_out: None,
             procedure: false,
+            options: Options::default(),
         };
         for c in &def.columns {
             if let Some(n) = c.name.strip_prefix("in:") {
@@ -136,6 +164,12 @@ impl SqlFunction {
                 f.plpgsql = b.get(4) == Some(&b'p');
                 f.trigger = b.get(5) == Some(&b't');
                 f.procedure = b.get(6) == Some(&b'c');
+            } else if c.name == OPTIONS {
+                let mut parts = c.expr.split(' ');
+                let mut number = || parts.next().and_then(|x| x.parse::<f32>().ok()).filter(|v| *v > 0.0);
+                f.options.cost = number();
+                f.options.rows = number();
+                f.options.leakproof = c.expr.ends_with(" 1");
             }
         }
         Some(f)
@@ -171,14 +205,19 @@ impl SqlFunction {
         while flags.ends_with('-') {
             flags.pop();
         }
+        let mut checks =
+            vec![CheckDef { name: BODY.into(), expr: self.body.clone() }, CheckDef { name: FLAGS.into(), expr: flags }];
+        if self.options != Options::default() {
+            let o = &self.options;
+            let number = |v: Option<f32>| v.map_or_else(|| "0".to_string(), |v| v.to_string());
+            let expr = format!("{} {} {}", number(o.cost), number(o.rows), o.leakproof as u8);
+            checks.push(CheckDef { name: OPTIONS.into(), expr });
+        }
         TableDef {
             name: Self::entry_name(&self.name, &self.arg_types()),
             columns,
             pk_name: if self.oid == 0 { String::new() } else { self.oid.to_string() },
-            checks: vec![
-                CheckDef { name: BODY.into(), expr: self.body.clone() },
-                CheckDef { name: FLAGS.into(), expr: flags },
-            ],
+            checks,
             ..TableDef::default_empty()
         }
     }
@@ -361,20 +400,53 @@ fn definition(f: &SqlFunction) -> String {
         result(f),
         if f.plpgsql { "plpgsql" } else { "sql" }
     );
-    let mut traits = Vec::new();
+    let mut traits: Vec<String> = Vec::new();
     match f.volatility {
-        'i' => traits.push("IMMUTABLE"),
-        's' => traits.push("STABLE"),
+        'i' => traits.push("IMMUTABLE".into()),
+        's' => traits.push("STABLE".into()),
         _ => {}
     }
     if f.strict {
-        traits.push("STRICT");
+        traits.push("STRICT".into());
+    }
+    if f.options.leakproof {
+        traits.push("LEAKPROOF".into());
+    }
+    if f.options.cost() != 100.0 {
+        traits.push(format!("COST {}", printf_g(f.options.cost())));
+    }
+    let rows = f.options.rows(f.setof);
+    if rows > 0.0 && rows != 1000.0 {
+        traits.push(format!("ROWS {}", printf_g(rows)));
     }
     if !traits.is_empty() {
         out.push_str(&format!(" {}\n", traits.join(" ")));
     }
     out.push_str(&format!("AS $function${}$function$\n", f.body));
     out
+}
+
+/// `v` as C's `%g` prints it (six significant digits; an exponent below -4 or from 6 on in
+/// scientific notation), as pg_get_functiondef prints COST and ROWS.
+pub fn printf_g(v: f32) -> String {
+    let v = v as f64;
+    if v == 0.0 || !v.is_finite() {
+        return v.to_string();
+    }
+    let exp = v.abs().log10().floor() as i32;
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if !(-4..6).contains(&exp) {
+        let mantissa = trim(format!("{:.5}", v / 10f64.powi(exp)));
+        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    } else {
+        trim(format!("{:.*}", (5 - exp).max(0) as usize, v))
+    }
 }
 
 /// What catalog function `kind` says of function `oid` (NULL for an OID no SQL function has).
@@ -423,6 +495,7 @@ mod tests {
             trigger: false,
             single_out: None,
             procedure: false,
+            options: Options { cost: Some(0.5), rows: Some(20.0), leakproof: true },
         };
         let mut def = f.to_def();
         assert_eq!(def.name, "\u{8}s.add(23,25)");

@@ -203,6 +203,125 @@ fn traits(cf: &ast::CreateFunction) -> (bool, char) {
     (strict, volatility)
 }
 
+/// The name of the marker SET a function's COST, ROWS and [NOT] LEAKPROOF are written as
+/// ([`options_syntax`]; sqlparser lacks them), followed by `cost`, `rows` or `leakproof`.
+const OPTION_MARK: &str = "\u{1}option ";
+
+/// `sql` with a CREATE FUNCTION / PROCEDURE's `COST n`, `ROWS n`, `LEAKPROOF` and
+/// `NOT LEAKPROOF` written as marker SET clauses (`SET "<mark>cost" TO n`), which
+/// [`function_options`] reads back; None when it has none.
+pub(super) fn options_syntax(sql: &str) -> Option<String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let lower = sql.to_ascii_lowercase();
+    if !(lower.contains("cost") || lower.contains("rows") || lower.contains("leakproof")) {
+        return None;
+    }
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    let solid: Vec<_> = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let kw = |i: usize, k: Keyword| matches!(solid.get(i).map(|t| &t.token), Some(Token::Word(w)) if w.keyword == k && w.quote_style.is_none());
+    let word = |i: usize, name: &str| matches!(solid.get(i).map(|t| &t.token), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name));
+    let number = |i: usize| matches!(solid.get(i).map(|t| &t.token), Some(Token::Number(..)));
+    let offset = |i: usize, end: bool| {
+        let t = solid[i];
+        super::subquery::byte_offset(sql, if end { t.span.end } else { t.span.start })
+    };
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut copied = 0;
+    // Inside a CREATE FUNCTION / PROCEDURE statement, outside parentheses.
+    let mut creating = false;
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < solid.len() {
+        let t = &solid[i].token;
+        match t {
+            Token::SemiColon => creating = false,
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if kw(i, Keyword::CREATE) && (i == 0 || matches!(solid[i - 1].token, Token::SemiColon)) {
+            let mut j = i + 1;
+            if kw(j, Keyword::OR) && kw(j + 1, Keyword::REPLACE) {
+                j += 2;
+            }
+            creating = kw(j, Keyword::FUNCTION) || kw(j, Keyword::PROCEDURE);
+        }
+        if creating && depth == 0 {
+            let replaced = if (word(i, "cost") || word(i, "rows")) && number(i + 1) {
+                let what = if word(i, "cost") { "cost" } else { "rows" };
+                Some((i, i + 1, format!("SET \"{OPTION_MARK}{what}\" TO {}", solid[i + 1].token)))
+            } else if word(i, "leakproof") {
+                let not = i > 0 && kw(i - 1, Keyword::NOT);
+                Some((if not { i - 1 } else { i }, i, format!("SET \"{OPTION_MARK}leakproof\" TO {}", !not)))
+            } else {
+                None
+            };
+            if let Some((from, to, text)) = replaced {
+                let (a, b) = (offset(from, false)?, offset(to, true)?);
+                if a < copied {
+                    return None;
+                }
+                out.push_str(&sql[copied..a]);
+                out.push_str(&text);
+                copied = b;
+                i = to + 1;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&sql[copied..]);
+    Some(out)
+}
+
+/// A CREATE FUNCTION's COST, ROWS and LEAKPROOF (its marker SET clauses, [`options_syntax`]),
+/// with CREATE FUNCTION's checks of them; 0A000 for its other SET clauses.
+fn function_options(cf: &ast::CreateFunction) -> Result<crate::functions_sql::Options> {
+    let mut o = crate::functions_sql::Options::default();
+    for p in &cf.set_params {
+        let name = p.name.to_string();
+        let what = name.trim_matches('"').strip_prefix(OPTION_MARK);
+        let value = match &p.value {
+            ast::FunctionSetValue::Values(v) if v.len() == 1 => v[0].to_string(),
+            _ => String::new(),
+        };
+        match what {
+            Some("cost") => {
+                let v: f32 = value.parse().unwrap_or(0.0);
+                if v <= 0.0 {
+                    return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "COST must be positive"));
+                }
+                o.cost = Some(v);
+            }
+            Some("rows") => {
+                let v: f32 = value.parse().unwrap_or(0.0);
+                if v <= 0.0 {
+                    return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "ROWS must be positive"));
+                }
+                o.rows = Some(v);
+            }
+            Some("leakproof") => o.leakproof = value == "true",
+            _ => return Err(SqlError::unsupported("SET clauses of functions are not supported")),
+        }
+    }
+    Ok(o)
+}
+
+/// CREATE FUNCTION's refusal of ROWS for a function that does not return a set.
+fn rows_need_a_set(f: &SqlFunction) -> Result<()> {
+    if f.options.rows.is_some() && !f.setof {
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            "ROWS is not applicable when function does not return a set",
+        ));
+    }
+    Ok(())
+}
+
 /// A parameter's or result column's name as written.
 fn ident_name(id: &ast::Ident) -> String {
     fold(id)
@@ -284,9 +403,7 @@ impl Binder<'_> {
         if matches!(cf.security, Some(ast::FunctionSecurity::Definer)) {
             return Err(SqlError::unsupported("SECURITY DEFINER functions are not supported"));
         }
-        if !cf.set_params.is_empty() {
-            return Err(SqlError::unsupported("SET clauses of functions are not supported"));
-        }
+        let options = function_options(cf)?;
         let name = super::new_object_name(self.sql, &cf.name)?;
         let mut args = Vec::new();
         // OUT and INOUT parameters: the result's columns.
@@ -400,7 +517,9 @@ impl Binder<'_> {
             trigger: false,
             single_out,
             procedure: false,
+            options,
         };
+        rows_need_a_set(&f)?;
         // pg_dump's scripts set check_function_bodies off: a body may read a table created later.
         if crate::settings::bound_value("check_function_bodies").is_none_or(|v| v != "off") {
             check_body(&f)?;
@@ -415,9 +534,7 @@ impl Binder<'_> {
         if matches!(cf.security, Some(ast::FunctionSecurity::Definer)) {
             return Err(SqlError::unsupported("SECURITY DEFINER functions are not supported"));
         }
-        if !cf.set_params.is_empty() {
-            return Err(SqlError::unsupported("SET clauses of functions are not supported"));
-        }
+        let options = function_options(cf)?;
         let name = super::new_object_name(self.sql, &cf.name)?;
         let mut args: Vec<Arg> = Vec::new();
         // The OUT and INOUT parameters (an INOUT one is also an argument, of the same name).
@@ -562,7 +679,9 @@ impl Binder<'_> {
             trigger,
             single_out,
             procedure: false,
+            options,
         };
+        rows_need_a_set(&f)?;
         Ok(Plan::Function(FunctionPlan::Create { f, or_replace: cf.or_replace }))
     }
 

@@ -1301,7 +1301,8 @@ pub(crate) fn constraints_of(t: &TableDef) -> Vec<(i64, String, &'static str, i6
         }
     }
     for (k, c) in t.checks.iter().enumerate() {
-        out.push((check_oid(t, k), c.name.clone(), "c", 0, format!("CHECK (({}))", c.expr)));
+        let not_valid = if c.not_valid { " NOT VALID" } else { "" };
+        out.push((check_oid(t, k), c.name.clone(), "c", 0, format!("CHECK (({})){not_valid}", c.expr)));
     }
     for (k, fk) in t.foreign_keys.iter().enumerate() {
         let parent = crate::bind::lookup_table(&fk.parent);
@@ -1346,9 +1347,13 @@ pub fn constraint_def(oid: i64, pretty: bool) -> Option<String> {
     let Some(def) = user_tables().iter().flat_map(|t| constraints_of(t)).find(|c| c.0 == oid).map(|c| c.4) else {
         return crate::domains::constraint_def(oid, pretty);
     };
+    let (def, not_valid) = match def.strip_suffix(" NOT VALID") {
+        Some(d) if d.starts_with("CHECK") => (d.to_string(), " NOT VALID"),
+        _ => (def, ""),
+    };
     Some(match def.strip_prefix("CHECK ((").and_then(|d| d.strip_suffix("))")) {
-        Some(expr) if pretty => format!("CHECK ({expr})"),
-        _ => def,
+        Some(expr) if pretty => format!("CHECK ({expr}){not_valid}"),
+        _ => format!("{def}{not_valid}"),
     })
 }
 
@@ -1914,7 +1919,10 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         text(kind),
                         Datum::Bool(fk.is_some_and(|f| f.deferrable)),
                         Datum::Bool(fk.is_some_and(|f| f.initially_deferred)),
-                        Datum::Bool(!fk.is_some_and(|f| f.not_valid)),
+                        Datum::Bool(
+                            !fk.is_some_and(|f| f.not_valid)
+                                && !t.checks.iter().any(|c| kind == "c" && c.name == name && c.not_valid),
+                        ),
                         Datum::Int8(t.oid as i64),
                         Datum::Int8(index),
                         Datum::Int8(confrelid),

@@ -524,7 +524,7 @@ mod tests {
             parent: 0,
             not_null: true,
             default: Some("1".into()),
-            checks: vec![CheckDef { name: "posint_check".into(), expr: "value > 0".into() }],
+            checks: vec![CheckDef::new("posint_check", "value > 0")],
             rel_oid: 0,
         };
         let mut def = d.to_def();

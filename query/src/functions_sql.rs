@@ -205,13 +205,12 @@ impl SqlFunction {
         while flags.ends_with('-') {
             flags.pop();
         }
-        let mut checks =
-            vec![CheckDef { name: BODY.into(), expr: self.body.clone() }, CheckDef { name: FLAGS.into(), expr: flags }];
+        let mut checks = vec![CheckDef::new(BODY, self.body.clone()), CheckDef::new(FLAGS, flags)];
         if self.options != Options::default() {
             let o = &self.options;
             let number = |v: Option<f32>| v.map_or_else(|| "0".to_string(), |v| v.to_string());
             let expr = format!("{} {} {}", number(o.cost), number(o.rows), o.leakproof as u8);
-            checks.push(CheckDef { name: OPTIONS.into(), expr });
+            checks.push(CheckDef::new(OPTIONS, expr));
         }
         TableDef {
             name: Self::entry_name(&self.name, &self.arg_types()),

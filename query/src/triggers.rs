@@ -146,7 +146,7 @@ impl Trigger {
             name: Self::entry_name(&self.table, &self.name),
             columns: vec![],
             pk_name: if self.oid == 0 { String::new() } else { self.oid.to_string() },
-            checks: vec![CheckDef { name: DEF.into(), expr: text }],
+            checks: vec![CheckDef::new(DEF, text)],
             ..TableDef::default_empty()
         }
     }

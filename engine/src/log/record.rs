@@ -529,7 +529,7 @@ impl Encoder {
             .map(|c| {
                 let name = fbb.create_string(&c.name);
                 let expr = fbb.create_string(&c.expr);
-                fb::Check::create(fbb, &fb::CheckArgs { name: Some(name), expr: Some(expr) })
+                fb::Check::create(fbb, &fb::CheckArgs { name: Some(name), expr: Some(expr), not_valid: c.not_valid })
             })
             .collect();
         let checks = (!checks.is_empty()).then(|| fbb.create_vector(&checks));
@@ -880,6 +880,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 checks.push(CheckDef {
                     name: name_of(c.name(), "check constraint")?,
                     expr: c.expr().ok_or_else(|| corrupt("check constraint without an expression"))?.to_string(),
+                    not_valid: c.not_valid(),
                 });
             }
             let mut indexes = Vec::new();
@@ -1178,7 +1179,7 @@ mod tests {
             pk: vec![1, 0],
             pk_name: "t_pkey".into(),
             oid: 16391,
-            checks: vec![CheckDef { name: "t_l_check".into(), expr: "l > 0".into() }],
+            checks: vec![CheckDef { not_valid: true, ..CheckDef::new("t_l_check", "l > 0") }],
             indexes: vec![
                 IndexDef::on_columns("t_name_key".into(), vec![1, 2], true, true),
                 IndexDef {

@@ -268,6 +268,15 @@ impl FkAction {
 pub struct CheckDef {
     pub name: String,
     pub expr: String,
+    /// Added NOT VALID and not validated since: the rows the table had then were never
+    /// checked (rows written since are).
+    pub not_valid: bool,
+}
+
+impl CheckDef {
+    pub fn new(name: impl Into<String>, expr: impl Into<String>) -> CheckDef {
+        CheckDef { name: name.into(), expr: expr.into(), not_valid: false }
+    }
 }
 
 /// A secondary index of a table. Its entries live in a table of their own named `name`: per

@@ -266,7 +266,7 @@ impl Binder<'_> {
             while let ast::Expr::Nested(inner) = bare {
                 bare = inner;
             }
-            def.checks.push(CheckDef { name, expr: super::alter_column::lower_cast_types(&bare.to_string()) });
+            def.checks.push(CheckDef::new(name, super::alter_column::lower_cast_types(&bare.to_string())));
         }
         for (name, columns) in uniques {
             // A UNIQUE on the primary key's columns, or on those of an earlier UNIQUE, adds
@@ -359,9 +359,6 @@ impl Binder<'_> {
         }
         match op {
             ast::AlterTableOperation::AddConstraint { constraint: ast::TableConstraint::Check(cc), not_valid } => {
-                if *not_valid {
-                    return Err(SqlError::unsupported("ADD CONSTRAINT ... NOT VALID is not supported yet"));
-                }
                 let mut def = (*table).clone();
                 let name = cc.name.as_ref().map(fold);
                 if let Some(n) = &name {
@@ -376,6 +373,14 @@ impl Binder<'_> {
                     }
                 }
                 self.add_constraints(&mut def, vec![(name, (*cc.expr).clone())], vec![])?;
+                // NOT VALID: the rows there now are not checked (VALIDATE CONSTRAINT does that);
+                // rows written from now on are.
+                if *not_valid {
+                    if let Some(added) = def.checks.last_mut() {
+                        added.not_valid = true;
+                    }
+                    return Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Rename }));
+                }
                 Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Check }))
             }
             ast::AlterTableOperation::AddConstraint { constraint: ast::TableConstraint::ForeignKey(fk), not_valid } => {
@@ -408,8 +413,15 @@ impl Binder<'_> {
                 }))
             }
             ast::AlterTableOperation::ValidateConstraint { name } => {
-                // A NOT VALID foreign key: its rows are checked as ADD's are, then it is valid.
+                // A NOT VALID foreign key or CHECK: its rows are checked as ADD's are, then it is
+                // valid.
                 let n = fold(name);
+                // A NOT VALID CHECK: every row checked, then it is valid.
+                if let Some(k) = table.checks.iter().position(|c| c.name == n && c.not_valid) {
+                    let mut def = (*table).clone();
+                    def.checks[k].not_valid = false;
+                    return Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Check }));
+                }
                 let Some(k) = table.foreign_keys.iter().position(|c| c.name == n) else {
                     if table.checks.iter().any(|c| c.name == n)
                         || (!table.pk.is_empty() && table.pk_name == n)

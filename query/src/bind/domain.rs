@@ -272,7 +272,7 @@ fn check_def(d: &Domain, name: String, e: &ast::Expr) -> Result<CheckDef> {
     while let ast::Expr::Nested(inner) = e {
         e = inner.as_ref();
     }
-    let c = CheckDef { name, expr: super::alter_column::lower_cast_types(&e.to_string()) };
+    let c = CheckDef::new(name, super::alter_column::lower_cast_types(&e.to_string()));
     let bound = crate::domains::bind_check(d, &c)?;
     if bound.ty() != SqlType::Bool && bound.ty() != SqlType::Unknown {
         return Err(SqlError::new(

@@ -542,10 +542,11 @@ pub(super) async fn rewrite_columns_held(
                 .iter()
                 .map(|c| crate::bind::bind_check(def, c).map(|e| (c, e)))
                 .collect::<Result<Vec<_>>>()?,
+            // Not the ones added NOT VALID (VALIDATE CONSTRAINT checks them later).
             ColumnChange::Check => def
                 .checks
                 .iter()
-                .filter(|c| !table.checks.contains(c))
+                .filter(|c| !c.not_valid && !table.checks.contains(c))
                 .map(|c| crate::bind::bind_check(def, c).map(|e| (c, e)))
                 .collect::<Result<Vec<_>>>()?,
             _ => Vec::new(),

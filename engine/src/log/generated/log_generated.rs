@@ -2453,7 +2453,8 @@ impl ::core::fmt::Debug for TableCreate<'_> {
 pub enum CheckOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
-/// A CHECK constraint: its name and its expression as SQL text.
+/// A CHECK constraint: its name and its expression as SQL text. `not_valid` (added later;
+/// false in older logs): added NOT VALID and not validated since.
 pub struct Check<'a> {
   pub _tab: ::flatbuffers::Table<'a>,
 }
@@ -2469,6 +2470,7 @@ impl<'a> ::flatbuffers::Follow<'a> for Check<'a> {
 impl<'a> Check<'a> {
   pub const VT_NAME: ::flatbuffers::VOffsetT = 4;
   pub const VT_EXPR: ::flatbuffers::VOffsetT = 6;
+  pub const VT_NOT_VALID: ::flatbuffers::VOffsetT = 8;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2482,6 +2484,7 @@ impl<'a> Check<'a> {
     let mut builder = CheckBuilder::new(_fbb);
     if let Some(x) = args.expr { builder.add_expr(x); }
     if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_not_valid(args.not_valid);
     builder.finish()
   }
 
@@ -2500,6 +2503,13 @@ impl<'a> Check<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Check::VT_EXPR, None)}
   }
+  #[inline]
+  pub fn not_valid(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(Check::VT_NOT_VALID, Some(false)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Check<'_> {
@@ -2510,6 +2520,7 @@ impl ::flatbuffers::Verifiable for Check<'_> {
     v.visit_table(pos)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("expr", Self::VT_EXPR, false)?
+     .visit_field::<bool>("not_valid", Self::VT_NOT_VALID, false)?
      .finish();
     Ok(())
   }
@@ -2517,6 +2528,7 @@ impl ::flatbuffers::Verifiable for Check<'_> {
 pub struct CheckArgs<'a> {
     pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub expr: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub not_valid: bool,
 }
 impl<'a> Default for CheckArgs<'a> {
   #[inline]
@@ -2524,6 +2536,7 @@ impl<'a> Default for CheckArgs<'a> {
     CheckArgs {
       name: None,
       expr: None,
+      not_valid: false,
     }
   }
 }
@@ -2540,6 +2553,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> CheckBuilder<'a, 'b, A> {
   #[inline]
   pub fn add_expr(&mut self, expr: ::flatbuffers::WIPOffset<&'b  str>) {
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Check::VT_EXPR, expr);
+  }
+  #[inline]
+  pub fn add_not_valid(&mut self, not_valid: bool) {
+    self.fbb_.push_slot::<bool>(Check::VT_NOT_VALID, not_valid, false);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> CheckBuilder<'a, 'b, A> {
@@ -2561,6 +2578,7 @@ impl ::core::fmt::Debug for Check<'_> {
     let mut ds = f.debug_struct("Check");
       ds.field("name", &self.name());
       ds.field("expr", &self.expr());
+      ds.field("not_valid", &self.not_valid());
       ds.finish()
   }
 }

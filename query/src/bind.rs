@@ -2863,7 +2863,7 @@ impl Binder<'_> {
         if ct.for_values.is_some() {
             return Err(SqlError::syntax("FOR"));
         }
-        self.storage_parameters(&ct.table_options)?;
+        let reloptions = self.storage_parameters(&ct.table_options)?;
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut sequences: Vec<crate::sequence::SeqDef> = Vec::new();
         let mut pk: Option<(Vec<usize>, Option<String>)> = None;
@@ -3070,7 +3070,7 @@ impl Binder<'_> {
             }
             None => (Vec::new(), String::new()),
         };
-        let mut def = TableDef { name, columns, pk, pk_name, ..TableDef::default_empty() };
+        let mut def = TableDef { name, columns, pk, pk_name, reloptions, ..TableDef::default_empty() };
         self.check_generated(&def)?;
         self.add_constraints(&mut def, checks, uniques)?;
         self.add_foreign_keys(&mut def, fks)?;

@@ -1734,12 +1734,22 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             // none for the rest, as PostgreSQL reports.
             let checks: std::collections::HashMap<i64, i16> =
                 user_tables_seen_by(txn.id).iter().map(|t| (t.oid as i64, t.checks.len() as i16)).collect();
-            // A view's check option is its one reloption here (`{check_option=local}`).
+            // A view's check option is its one reloption here (`{check_option=local}`); a
+            // table's are its storage parameters.
             let reloptions: std::collections::HashMap<i64, Datum> = user_tables_seen_by(txn.id)
                 .iter()
                 .filter_map(|t| {
-                    let item = Datum::Text(format!("check_option={}", t.view_check?.name()));
-                    let a = orbit_engine::table::ArrayValue::from_items(SqlType::Text, vec![item]);
+                    let items: Vec<Datum> = match t.view_check {
+                        Some(c) => vec![Datum::Text(format!("check_option={}", c.name()))],
+                        // `toast.` ones are a TOAST table's in PostgreSQL (Orbit has none).
+                        None => {
+                            t.reloptions.iter().filter(|o| !o.starts_with("toast.")).cloned().map(Datum::Text).collect()
+                        }
+                    };
+                    if items.is_empty() {
+                        return None;
+                    }
+                    let a = orbit_engine::table::ArrayValue::from_items(SqlType::Text, items);
                     Some((t.oid as i64, Datum::Array(Box::new(a))))
                 })
                 .collect();
@@ -1767,7 +1777,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 // A table with foreign keys, either side, has PostgreSQL's RI triggers.
                 let triggers = matches!(&r[0], Datum::Int8(oid) if fk_tables.contains(oid));
                 let options = match &r[0] {
-                    Datum::Int8(oid) if r[3] == text("v") => reloptions.get(oid).cloned(),
+                    Datum::Int8(oid) if r[3] == text("v") || r[3] == text("r") => reloptions.get(oid).cloned(),
                     _ => None,
                 };
                 let bound = match &r[0] {

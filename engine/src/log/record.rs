@@ -614,6 +614,8 @@ impl Encoder {
             })
             .collect();
         let foreign_keys = (!fks.is_empty()).then(|| fbb.create_vector(&fks));
+        let reloptions: Vec<_> = def.reloptions.iter().map(|o| fbb.create_string(o)).collect();
+        let reloptions = (!reloptions.is_empty()).then(|| fbb.create_vector(&reloptions));
         let args = fb::TableCreateArgs {
             generation,
             name: Some(name),
@@ -632,6 +634,7 @@ impl Encoder {
             partition_key,
             partition_parent,
             partition_bound,
+            reloptions,
         };
         let r = fb::TableCreate::create(fbb, &args);
         fbb.finish_minimal(r);
@@ -960,6 +963,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                         bound: b.to_string(),
                     })
                 }),
+                reloptions: r.reloptions().into_iter().flat_map(|v| v.iter()).map(str::to_string).collect(),
             };
             Record::TableCreate { generation: r.generation(), def }
         }
@@ -1216,6 +1220,7 @@ mod tests {
                 match_full: true,
                 not_valid: false,
             }],
+            reloptions: vec!["fillfactor=70".into(), "autovacuum_enabled=off".into()],
         }
     }
 

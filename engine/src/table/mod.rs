@@ -129,6 +129,10 @@ pub struct TableDef {
     pub partition_key: Option<String>,
     /// For a partition (CREATE TABLE ... PARTITION OF): its parent and its bound.
     pub partition_of: Option<Box<PartitionOf>>,
+    /// Storage parameters (CREATE TABLE ... WITH, ALTER TABLE ... SET / RESET) as
+    /// pg_class.reloptions lists them (`fillfactor=80`): kept for the catalog and pg_dump;
+    /// Orbit has no heap pages or autovacuum for them to tune.
+    pub reloptions: Vec<String>,
 }
 
 /// A partition's place in its hierarchy ([`TableDef::partition_of`]): the partitioned table it
@@ -402,6 +406,7 @@ impl TableDef {
             matview: None,
             partition_key: None,
             partition_of: None,
+            reloptions: Vec::new(),
         }
     }
 

@@ -237,7 +237,10 @@ fn not_built(toks: &[Token]) -> Option<String> {
             "DEPENDS ON",
             "NO DEPENDS",
         ];
-        if !TABLE_ACTIONS.contains(&action.as_str()) {
+        // A table's SET (...) / RESET (...) of storage parameters is built (`utility.rs`
+        // `alter_storage`); an index's is not.
+        let built = kind == "TABLE" && (action == "SET (...)" || action == "RESET (...)");
+        if !TABLE_ACTIONS.contains(&action.as_str()) || built {
             return None;
         }
         what.push_str(&format!(" {action}"));

@@ -431,15 +431,21 @@ fn expr_text(e: &ast::Expr) -> Option<String> {
 }
 
 impl Binder<'_> {
-    /// CREATE TABLE ... WITH (storage parameters): checked as PostgreSQL checks them. They do
-    /// not change how Orbit stores rows (no heap pages to fill, no autovacuum), and are not
-    /// kept in the catalog.
-    pub(super) fn storage_parameters(&self, options: &ast::CreateTableOptions) -> Result<()> {
+    /// CREATE TABLE ... WITH (storage parameters): checked as PostgreSQL checks them, and
+    /// returned as pg_class.reloptions lists them (`name=value`). They do not change how Orbit
+    /// stores rows (no heap pages to fill, no autovacuum); the catalog keeps them.
+    pub(super) fn storage_parameters(&self, options: &ast::CreateTableOptions) -> Result<Vec<String>> {
         let list = match options {
-            ast::CreateTableOptions::None => return Ok(()),
+            ast::CreateTableOptions::None => return Ok(Vec::new()),
             ast::CreateTableOptions::With(l) => l,
             _ => return Err(SqlError::unsupported("this form of table options is not supported")),
         };
+        self.storage_list(list)
+    }
+
+    /// [`Binder::storage_parameters`] of a list (also ALTER TABLE ... SET (...)'s).
+    fn storage_list(&self, list: &[ast::SqlOption]) -> Result<Vec<String>> {
+        let mut out = Vec::with_capacity(list.len());
         let mut seen: Vec<String> = Vec::new();
         for opt in list {
             let (key, value) = match opt {
@@ -471,9 +477,10 @@ impl Binder<'_> {
                     format!("parameter \"{name}\" specified more than once"),
                 ));
             }
-            seen.push(full);
+            seen.push(full.clone());
             // A parameter without a value means "true", as in PostgreSQL.
             let text = value.unwrap_or_else(|| "true".into());
+            out.push(format!("{full}={text}"));
             let invalid = |what: &str| {
                 SqlError::new(
                     code::INVALID_PARAMETER_VALUE,
@@ -512,7 +519,37 @@ impl Binder<'_> {
                 }
             }
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// `ALTER TABLE t SET (parameter = value, ...)` / `RESET (parameter, ...)`: the table's
+    /// storage parameters changed in its definition (no row is read or written).
+    pub(super) fn alter_storage(&mut self, name: &ast::ObjectName, op: &ast::AlterTableOperation) -> Result<Plan> {
+        let (_, table) = self.resolve_table_to(name, "alter")?;
+        if crate::catalog::is_view(&table) || table.matview.is_some() {
+            return Err(SqlError::unsupported("ALTER ... SET (...) of a view is not supported yet"));
+        }
+        let mut def = (*table).clone();
+        match op {
+            ast::AlterTableOperation::SetOptionsParens { options } => {
+                // As transformRelOptions merges them: the ones set again leave their place, the
+                // new values follow the others in the order given.
+                let new = self.storage_list(options)?;
+                let key = |o: &str| o.split_once('=').map_or(o, |(k, _)| k).to_string();
+                let keys: Vec<String> = new.iter().map(|o| key(o)).collect();
+                def.reloptions.retain(|o| !keys.contains(&key(o)));
+                def.reloptions.extend(new);
+            }
+            ast::AlterTableOperation::ResetOptions { options } => {
+                for n in options {
+                    let key: Vec<String> = n.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+                    let key = key.join(".");
+                    def.reloptions.retain(|x| x.split_once('=').is_none_or(|(k, _)| k != key));
+                }
+            }
+            _ => return Err(SqlError::internal("not a storage parameter change")),
+        }
+        Ok(Plan::RewriteTable { table, def, change: super::ColumnChange::Rename })
     }
 }
 
@@ -721,6 +758,11 @@ impl Binder<'_> {
             }
             if let [ast::AlterTableOperation::OwnerTo { new_owner }] = at.operations.as_slice() {
                 return self.table_owner(&at.name, new_owner);
+            }
+            if let [op @ (ast::AlterTableOperation::SetOptionsParens { .. }
+            | ast::AlterTableOperation::ResetOptions { .. })] = at.operations.as_slice()
+            {
+                return self.alter_storage(&at.name, op);
             }
             match at.operations.as_slice() {
                 [ast::AlterTableOperation::DisableTrigger { name }] => {

@@ -2098,6 +2098,7 @@ impl<'a> TableCreate<'a> {
   pub const VT_PARTITION_KEY: ::flatbuffers::VOffsetT = 32;
   pub const VT_PARTITION_PARENT: ::flatbuffers::VOffsetT = 34;
   pub const VT_PARTITION_BOUND: ::flatbuffers::VOffsetT = 36;
+  pub const VT_RELOPTIONS: ::flatbuffers::VOffsetT = 38;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2110,6 +2111,7 @@ impl<'a> TableCreate<'a> {
   ) -> ::flatbuffers::WIPOffset<TableCreate<'bldr>> {
     let mut builder = TableCreateBuilder::new(_fbb);
     builder.add_generation(args.generation);
+    if let Some(x) = args.reloptions { builder.add_reloptions(x); }
     if let Some(x) = args.partition_bound { builder.add_partition_bound(x); }
     if let Some(x) = args.partition_parent { builder.add_partition_parent(x); }
     if let Some(x) = args.partition_key { builder.add_partition_key(x); }
@@ -2266,6 +2268,15 @@ impl<'a> TableCreate<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_PARTITION_BOUND, None)}
   }
+  /// A table's storage parameters (CREATE TABLE ... WITH, ALTER TABLE ... SET / RESET) as
+  /// pg_class.reloptions lists them (`fillfactor=80`; absent in older logs and for none).
+  #[inline]
+  pub fn reloptions(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>(TableCreate::VT_RELOPTIONS, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for TableCreate<'_> {
@@ -2291,6 +2302,7 @@ impl ::flatbuffers::Verifiable for TableCreate<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("partition_key", Self::VT_PARTITION_KEY, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("partition_parent", Self::VT_PARTITION_PARENT, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("partition_bound", Self::VT_PARTITION_BOUND, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<&'_ str>>>>("reloptions", Self::VT_RELOPTIONS, false)?
      .finish();
     Ok(())
   }
@@ -2313,6 +2325,7 @@ pub struct TableCreateArgs<'a> {
     pub partition_key: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub partition_parent: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub partition_bound: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub reloptions: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>,
 }
 impl<'a> Default for TableCreateArgs<'a> {
   #[inline]
@@ -2335,6 +2348,7 @@ impl<'a> Default for TableCreateArgs<'a> {
       partition_key: None,
       partition_parent: None,
       partition_bound: None,
+      reloptions: None,
     }
   }
 }
@@ -2413,6 +2427,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableCreateBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_PARTITION_BOUND, partition_bound);
   }
   #[inline]
+  pub fn add_reloptions(&mut self, reloptions: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<&'b  str>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_RELOPTIONS, reloptions);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableCreateBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     TableCreateBuilder {
@@ -2447,6 +2465,7 @@ impl ::core::fmt::Debug for TableCreate<'_> {
       ds.field("partition_key", &self.partition_key());
       ds.field("partition_parent", &self.partition_parent());
       ds.field("partition_bound", &self.partition_bound());
+      ds.field("reloptions", &self.reloptions());
       ds.finish()
   }
 }

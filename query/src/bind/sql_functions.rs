@@ -657,7 +657,8 @@ impl Binder<'_> {
                 }
             }
         };
-        if ret.is_transient_record() || matches!(ret, SqlType::Composite(_)) {
+        // A composite type of its own (CREATE TYPE ... AS): RETURN's value is cast to it.
+        if ret.is_transient_record() || matches!(ret, SqlType::Composite(o) if crate::composites::is_anonymous(o)) {
             return Err(not_yet("returning a composite type"));
         }
         let (strict, volatility) = traits(cf);
@@ -1037,12 +1038,21 @@ impl Binder<'_> {
         };
         let fname = crate::schema::relname(&func.name).to_string();
         let alias_name = alias.as_ref().map_or(fname.clone(), |a| fold(&a.name));
-        let mut columns: Vec<String> = match (&func.single_out, func.out.is_empty()) {
-            // One OUT parameter names the column (an alias names it otherwise).
-            (Some(n), _) => vec![n.clone()],
-            (_, true) => vec![alias_name.clone()],
-            (_, false) => func.out.iter().map(|c| c.0.clone()).collect(),
+        // A composite type's rows: a column per field.
+        let fields: Option<Vec<String>> = match func.ret {
+            SqlType::Composite(oid) if func.out.is_empty() && !crate::composites::is_anonymous(oid) => {
+                Some(crate::composites::fields_of(oid)?.into_iter().map(|f| f.name).collect())
+            }
+            _ => None,
         };
+        let mut columns: Vec<String> = match (&func.single_out, func.out.is_empty(), fields) {
+            // One OUT parameter names the column (an alias names it otherwise).
+            (Some(n), _, _) => vec![n.clone()],
+            (_, true, Some(fields)) => fields,
+            (_, true, None) => vec![alias_name.clone()],
+            (_, false, _) => func.out.iter().map(|c| c.0.clone()).collect(),
+        };
+        let width = columns.len();
         if let Some(a) = alias {
             if a.columns.len() > columns.len() + *with_ordinality as usize {
                 return Err(SqlError::new("42601", format!("too many column aliases specified for function {fname}")));
@@ -1054,7 +1064,7 @@ impl Binder<'_> {
                 }
             }
         }
-        if *with_ordinality && columns.len() == func.out.len().max(1) {
+        if *with_ordinality && columns.len() == width {
             columns.push("ordinality".into());
         }
         let args: Vec<String> = targs.args.iter().map(ToString::to_string).collect();
@@ -1079,7 +1089,9 @@ impl Binder<'_> {
         let ordinality = *with_ordinality;
         let Ok(parts) = name_parts(name) else { return Ok(false) };
         let cands = crate::functions_sql::resolve(&parts);
-        if let Some(f) = cands.iter().find(|f| f.plpgsql && (f.setof || f.returns_rows())).cloned() {
+        if let Some(f) =
+            cands.iter().find(|f| f.plpgsql && (f.setof || f.returns_rows() || composite_fields(f).is_some())).cloned()
+        {
             return self.plpgsql_from_item(t, &f);
         }
         if !cands.iter().any(|f| f.setof || f.returns_rows() || f.record || composite_fields(f).is_some()) {

@@ -739,10 +739,33 @@ impl Frame {
             Target::Var(id) => {
                 let var = &self.f.vars[*id];
                 if var.ty == VarType::Record || self.vals[*id].shape.is_some() {
-                    return Err(SqlError::unsupported(format!(
-                        "assigning a single value to record variable \"{}\" is not supported in PL/pgSQL yet",
-                        var.name
-                    )));
+                    // A row value (a record, or a value of a composite type) assigned whole:
+                    // its fields, by position into a `t%ROWTYPE`'s columns.
+                    let fields = match (&d, from) {
+                        (Datum::Null, _) => None,
+                        (Datum::Record(_), SqlType::Composite(oid)) => Some(crate::composites::fields_of(oid)?),
+                        // PostgreSQL reads another value through the record type's input.
+                        _ if var.ty == VarType::Record => {
+                            return Err(SqlError::unsupported("input of anonymous composite types is not implemented"))
+                        }
+                        _ => {
+                            let text = crate::types::to_text(&d).unwrap_or_default();
+                            return Err(SqlError::new(
+                                code::INVALID_TEXT_REPRESENTATION,
+                                format!("malformed record literal: \"{text}\""),
+                            )
+                            .detail("Missing left parenthesis."));
+                        }
+                    };
+                    let (Datum::Record(vals), Some(fields)) = (d, fields) else {
+                        self.vals[*id].row = None;
+                        return Ok(());
+                    };
+                    let cols: Vec<crate::bind::OutputColumn> = fields
+                        .iter()
+                        .map(|f| crate::bind::OutputColumn { name: f.name.clone(), ty: f.ty, table_oid: 0, column: 0 })
+                        .collect();
+                    return self.assign_row(std::slice::from_ref(target), &cols, Some(*vals));
                 }
                 // A variable of no type yet (CASE's subject) takes the value's.
                 let to = if self.vals[*id].ty == SqlType::Unknown { from } else { self.vals[*id].ty };
@@ -1112,6 +1135,16 @@ impl Frame {
                     ));
                 }
                 let (d, t) = self.value(txn, v).await.map_err(|e| self.context(e, *line, "RETURN"))?;
+                if matches!(self.ret, SqlType::Composite(_)) && !matches!(t, SqlType::Composite(_)) && !d.is_null() {
+                    return Err(self.context(
+                        SqlError::new(
+                            "42804",
+                            "cannot return non-composite value from function returning composite type",
+                        ),
+                        *line,
+                        "RETURN",
+                    ));
+                }
                 let d = cast(d, t, self.ret).map_err(|e| self.context(e, *line, "RETURN"))?;
                 Ok(Flow::Return(d))
             }

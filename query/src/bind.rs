@@ -2130,6 +2130,9 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             }
             match n.as_str() {
                 "text" => SqlType::Text,
+                // A cursor's portal name (PL/pgSQL's cursor variables): text here (PostgreSQL's
+                // refcursor is a type of its own, OID 1790, with text's I/O).
+                "refcursor" => SqlType::Text,
                 "bytea" => SqlType::Bytea,
                 "date" => SqlType::Date,
                 "timestamp" => SqlType::TIMESTAMP,

@@ -141,6 +141,36 @@ pub struct Into {
 #[derive(Debug, Clone)]
 pub enum Stmt {
     Block(Block),
+    /// `OPEN cursor ...`: the cursor variable (its value the portal's name, given one when
+    /// NULL), SCROLL / NO SCROLL.
+    Open {
+        var: usize,
+        scroll: Option<bool>,
+        source: OpenSource,
+        line: u32,
+    },
+    /// `FETCH [direction] cursor INTO targets` (`into` None: MOVE); FOUND says whether a row
+    /// was there.
+    Fetch {
+        var: usize,
+        op: FetchDirection,
+        count: Option<Sql>,
+        into: Option<Vec<Target>>,
+        line: u32,
+    },
+    Close {
+        var: usize,
+        line: u32,
+    },
+    /// `FOR rec IN cursor [(args)] LOOP`: the bound cursor opened, each row in turn, closed.
+    ForCursor {
+        label: Option<String>,
+        target: Target,
+        var: usize,
+        args: Vec<Sql>,
+        body: Vec<Stmt>,
+        line: u32,
+    },
     Assign {
         target: Target,
         value: Sql,
@@ -274,4 +304,44 @@ pub struct Function {
     pub trigger: bool,
     /// The OUT parameters' (or TABLE columns') variables.
     pub outs: Vec<usize>,
+    /// The bound cursors its DECLARE sections declare (`c CURSOR [(args)] FOR query`).
+    pub cursors: Vec<CursorDecl>,
+}
+
+/// A bound cursor variable's declaration: its query, and the variables its arguments are
+/// (visible in the query only).
+#[derive(Debug, Clone)]
+pub struct CursorDecl {
+    pub var: usize,
+    pub args: Vec<usize>,
+    pub query: Sql,
+    /// SCROLL (Some(true)), NO SCROLL (Some(false)) or neither.
+    pub scroll: Option<bool>,
+}
+
+/// FETCH's and MOVE's direction (its count, when it takes one, is the statement's `count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchDirection {
+    Next,
+    Prior,
+    First,
+    Last,
+    Absolute,
+    Relative,
+    Forward,
+    Backward,
+    /// FORWARD ALL / ALL (MOVE).
+    ForwardAll,
+    BackwardAll,
+}
+
+/// Where OPEN takes a cursor's rows from.
+#[derive(Debug, Clone)]
+pub enum OpenSource {
+    /// A bound cursor's own query, with its arguments.
+    Bound(Vec<Sql>),
+    /// `OPEN c FOR query`.
+    Query(Sql),
+    /// `OPEN c FOR EXECUTE text [USING ...]`.
+    Dynamic(Sql, Vec<Sql>),
 }

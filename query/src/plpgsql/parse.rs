@@ -3,7 +3,10 @@
 //! it reads as `$n` parameters.
 
 use super::scan::{tokens, Tok, Token};
-use super::{Block, Condition, Function, Handler, Into, Level, Ref, Sql, Stmt, Target, Var, VarType};
+use super::{
+    Block, Condition, CursorDecl, FetchDirection, Function, Handler, Into, Level, OpenSource, Ref, Sql, Stmt, Target,
+    Var, VarType,
+};
 use crate::error::{code, Result, SqlError};
 use orbit_engine::table::SqlType;
 
@@ -22,6 +25,8 @@ struct P<'a> {
     loops: Vec<Option<String>>,
     /// How many parameters the function has (`$n` names the first ones).
     nparams: usize,
+    /// The bound cursors declared so far.
+    cursors: Vec<CursorDecl>,
 }
 
 /// The variables a trigger function has after FOUND, in this order ([`super::run`] sets
@@ -59,8 +64,16 @@ pub fn parse_with_outs(
     trigger: bool,
 ) -> Result<Function> {
     let t = tokens(body)?;
-    let mut p =
-        P { text: body, t, i: 0, vars: Vec::new(), scopes: Vec::new(), loops: Vec::new(), nparams: params.len() };
+    let mut p = P {
+        text: body,
+        t,
+        i: 0,
+        vars: Vec::new(),
+        scopes: Vec::new(),
+        loops: Vec::new(),
+        nparams: params.len(),
+        cursors: Vec::new(),
+    };
     let mut outer = Scope { label: Some(fname.to_string()), names: Vec::new() };
     for (n, ty) in params {
         let id = p.vars.len();
@@ -110,7 +123,7 @@ pub fn parse_with_outs(
     if p.i < p.t.len() {
         return Err(p.near(p.i));
     }
-    Ok(Function { vars: p.vars, block, found, trigger, outs: out_vars })
+    Ok(Function { vars: p.vars, block, found, trigger, outs: out_vars, cursors: p.cursors })
 }
 
 /// Words after `rec.*` that make it an operand (the record as one value), not a list of its
@@ -532,6 +545,216 @@ impl P<'_> {
         }
     }
 
+    /// `name [[NO] SCROLL] CURSOR [(arg type, ...)] FOR | IS query;` after a DECLARE entry's
+    /// name: the cursor variable (None, nothing read, when the entry is no cursor).
+    fn cursor_declaration(&mut self, name: &str) -> Result<Option<usize>> {
+        let start = self.i;
+        let scroll =
+            if self.eat("no") { self.eat("scroll").then_some(false) } else { self.eat("scroll").then_some(true) };
+        if !self.eat("cursor") {
+            self.i = start;
+            return Ok(None);
+        }
+        // The arguments are variables of the query alone.
+        self.scopes.push(Scope { label: None, names: Vec::new() });
+        let mut args = Vec::new();
+        if self.eat_op("(") {
+            loop {
+                let arg = self.name()?;
+                let end = (self.i..self.t.len())
+                    .find(|&j| self.t[j].is_op(",") || self.t[j].is_op(")"))
+                    .ok_or_else(|| self.near(self.t.len()))?;
+                if end == self.i {
+                    return Err(self.near(end));
+                }
+                let ty = self.text[self.t[self.i].start..self.t[end - 1].end].to_string();
+                self.i = end;
+                args.push(self.add_var(Var {
+                    name: arg,
+                    ty: VarType::Written(ty),
+                    constant: false,
+                    not_null: false,
+                    default: None,
+                }));
+                if !self.eat_op(",") {
+                    break;
+                }
+            }
+            self.expect_op(")")?;
+        }
+        if !self.eat("for") && !self.eat("is") {
+            return Err(self.near(self.i));
+        }
+        let end = self.find(&[";"])?;
+        let query = self.compile(&[(self.i, end)], "");
+        self.i = end;
+        self.scopes.pop();
+        self.expect_op(";")?;
+        let var = self.add_var(Var {
+            name: name.to_string(),
+            ty: VarType::Known(SqlType::Text),
+            constant: false,
+            not_null: false,
+            default: None,
+        });
+        self.cursors.push(CursorDecl { var, args, query, scroll });
+        Ok(Some(var))
+    }
+
+    /// A cursor variable named at the current token (read).
+    fn cursor_var(&mut self) -> Result<usize> {
+        let at = self.i;
+        let name = self.name()?;
+        match self.lookup(&name) {
+            Some(id) if self.vars[id].ty == VarType::Known(SqlType::Text) => Ok(id),
+            Some(_) => Err(syntax(format!("variable \"{name}\" must be of type cursor or refcursor"))),
+            None => Err(self.near(at)),
+        }
+    }
+
+    fn is_bound_cursor(&self, id: usize) -> bool {
+        self.cursors.iter().any(|c| c.var == id)
+    }
+
+    /// A bound cursor's arguments `(expr, ...)` (none without parentheses), as many as it has.
+    fn cursor_args(&mut self, id: usize) -> Result<Vec<Sql>> {
+        let want = self.cursors.iter().find(|c| c.var == id).map_or(0, |c| c.args.len());
+        let mut out = Vec::new();
+        if self.eat_op("(") {
+            loop {
+                // To the next `,` or the closing `)` outside nested parentheses.
+                let mut depth = 0i32;
+                let mut end = None;
+                for j in self.i..self.t.len() {
+                    let t = &self.t[j];
+                    if t.is_op("(") || t.is_op("[") {
+                        depth += 1;
+                    } else if (t.is_op(")") || t.is_op(",")) && depth == 0 {
+                        end = Some(j);
+                        break;
+                    } else if t.is_op(")") || t.is_op("]") {
+                        depth -= 1;
+                    }
+                }
+                let end = end.ok_or_else(|| self.near(self.t.len()))?;
+                if end == self.i {
+                    return Err(self.near(end));
+                }
+                out.push(self.compile(&[(self.i, end)], "SELECT "));
+                self.i = end;
+                if !self.eat_op(",") {
+                    break;
+                }
+            }
+            self.expect_op(")")?;
+        }
+        let name = self.vars[id].name.clone();
+        if out.len() != want {
+            return Err(syntax(if want == 0 {
+                format!("cursor \"{name}\" has no arguments")
+            } else if out.is_empty() {
+                format!("cursor \"{name}\" has arguments")
+            } else if out.len() < want {
+                format!("not enough arguments for cursor \"{name}\"")
+            } else {
+                format!("too many arguments for cursor \"{name}\"")
+            }));
+        }
+        Ok(out)
+    }
+
+    /// `OPEN ...;` (OPEN read).
+    fn open(&mut self, line: u32) -> Result<Stmt> {
+        let var = self.cursor_var()?;
+        let scroll = if self.eat("no") {
+            self.expect("scroll")?;
+            Some(false)
+        } else {
+            self.eat("scroll").then_some(true)
+        };
+        let source = if self.is_bound_cursor(var) {
+            OpenSource::Bound(self.cursor_args(var)?)
+        } else {
+            self.expect("for")?;
+            if self.eat("execute") {
+                let text = self.expr_until(&["using", ";"])?;
+                let mut using = Vec::new();
+                if self.eat("using") {
+                    loop {
+                        using.push(self.expr_until(&[",", ";"])?);
+                        if !self.eat_op(",") {
+                            break;
+                        }
+                    }
+                }
+                OpenSource::Dynamic(text, using)
+            } else {
+                let end = self.find(&[";"])?;
+                let q = self.compile(&[(self.i, end)], "");
+                self.i = end;
+                OpenSource::Query(q)
+            }
+        };
+        self.expect_op(";")?;
+        Ok(Stmt::Open { var, scroll, source, line })
+    }
+
+    /// `FETCH [direction { FROM | IN }] cursor INTO target;` or `MOVE ...;` (the first word
+    /// read).
+    fn fetch(&mut self, is_move: bool, line: u32) -> Result<Stmt> {
+        let word = self.peek().and_then(Token::word).map(str::to_string).unwrap_or_default();
+        let mut count = None;
+        let op = match word.as_str() {
+            "next" => Some(FetchDirection::Next),
+            "prior" => Some(FetchDirection::Prior),
+            "first" => Some(FetchDirection::First),
+            "last" => Some(FetchDirection::Last),
+            "absolute" => Some(FetchDirection::Absolute),
+            "relative" => Some(FetchDirection::Relative),
+            "forward" => Some(FetchDirection::Forward),
+            "backward" => Some(FetchDirection::Backward),
+            "all" if is_move => Some(FetchDirection::ForwardAll),
+            _ => None,
+        };
+        let op = match op {
+            Some(mut op) => {
+                self.i += 1;
+                let takes_count = matches!(op, FetchDirection::Absolute | FetchDirection::Relative)
+                    || (matches!(op, FetchDirection::Forward | FetchDirection::Backward)
+                        && !self.at("from")
+                        && !self.at("in"));
+                if takes_count {
+                    if self.eat("all") {
+                        op = if op == FetchDirection::Backward {
+                            FetchDirection::BackwardAll
+                        } else {
+                            FetchDirection::ForwardAll
+                        };
+                    } else {
+                        count = Some(self.expr_until(&["from", "in"])?);
+                    }
+                }
+                if !self.eat("from") && !self.eat("in") {
+                    return Err(self.near(self.i));
+                }
+                op
+            }
+            None => {
+                let _ = self.eat("from") || self.eat("in");
+                FetchDirection::Next
+            }
+        };
+        let var = self.cursor_var()?;
+        let into = if is_move {
+            None
+        } else {
+            self.expect("into")?;
+            Some(self.read_into()?.targets)
+        };
+        self.expect_op(";")?;
+        Ok(Stmt::Fetch { var, op, count, into, line })
+    }
+
     /// One DECLARE entry (its `;` read): the variable it declares (None for an ALIAS).
     fn declaration(&mut self) -> Result<Option<usize>> {
         let name = self.name()?;
@@ -549,6 +772,9 @@ impl P<'_> {
             }
             return Ok(None);
         }
+        if let Some(id) = self.cursor_declaration(&name)? {
+            return Ok(Some(id));
+        }
         let constant = self.eat("constant");
         let end = self.find(&["not", "default", "collate", ";"]).or_else(|_| self.find_assign())?;
         let end = end.min(self.find_assign().unwrap_or(end));
@@ -558,6 +784,9 @@ impl P<'_> {
         let ty_text = self.text[self.t[self.i].start..self.t[end - 1].end].to_string();
         let ty = if ty_text.eq_ignore_ascii_case("record") {
             VarType::Record
+        } else if ty_text.eq_ignore_ascii_case("refcursor") {
+            // A cursor variable: its value is the name of the portal it opens.
+            VarType::Known(SqlType::Text)
         } else if end - self.i >= 2 && self.t[end - 2].is_op("%") && self.t[end - 1].is("rowtype") {
             VarType::RowType(self.text[self.t[self.i].start..self.t[end - 3].end].to_string())
         } else {
@@ -863,7 +1092,20 @@ impl P<'_> {
                 self.expect_op(";")?;
                 Ok(Stmt::Dynamic { text, into, using, line })
             }
-            "open" | "fetch" | "close" | "move" => Err(unsupported("cursors")),
+            "open" => {
+                self.i += 1;
+                self.open(line)
+            }
+            "fetch" | "move" => {
+                self.i += 1;
+                self.fetch(first == "move", line)
+            }
+            "close" => {
+                self.i += 1;
+                let var = self.cursor_var()?;
+                self.expect_op(";")?;
+                Ok(Stmt::Close { var, line })
+            }
             "commit" | "rollback" => Err(unsupported("transaction control")),
             _ => {
                 if let Some(s) = self.assignment()? {
@@ -909,6 +1151,25 @@ impl P<'_> {
         }
         if reverse {
             return Err(self.near(self.i - 1));
+        }
+        // `FOR rec IN cursor [(args)] LOOP`: the record variable is the loop's own.
+        let cursor =
+            self.peek().and_then(Token::word).and_then(|w| self.lookup(w)).filter(|&id| self.is_bound_cursor(id));
+        if let Some(var) = cursor {
+            if in_at != names_start + 1 {
+                return Err(self.near(names_start + 1));
+            }
+            self.i += 1;
+            let args = self.cursor_args(var)?;
+            if self.i != loop_at {
+                return Err(self.near(self.i));
+            }
+            let name = self.t[names_start].word().ok_or_else(|| self.near(names_start))?.to_string();
+            self.scopes.push(Scope { label: label.clone(), names: Vec::new() });
+            let rec = self.add_var(Var { name, ty: VarType::Record, constant: false, not_null: false, default: None });
+            let body = self.loop_body(&label);
+            self.scopes.pop();
+            return Ok(Stmt::ForCursor { label, target: Target::Var(rec), var, args, body: body?, line });
         }
         let save = self.i;
         self.i = names_start;

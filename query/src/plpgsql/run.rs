@@ -419,6 +419,11 @@ fn outputs(f: &SqlFunction) -> Vec<(String, SqlType)> {
     }
 }
 
+thread_local! {
+    /// How many unnamed portals OPEN has named (`<unnamed portal n>`) on this shard.
+    static UNNAMED_PORTALS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// The most rows a set-returning PL/pgSQL function may return to one call.
 const MAX_ROWS: usize = 10_000_000;
 
@@ -722,6 +727,10 @@ impl Frame {
             },
         };
         self.vals[id] = Val { d: Datum::Null, ty, row: None, shape };
+        // A bound cursor's variable starts as its own name (the portal OPEN names).
+        if self.f.cursors.iter().any(|c| c.var == id) {
+            self.vals[id].d = Datum::Text(var.name.clone());
+        }
         if let Some(d) = &var.default {
             let (v, from) = self.value(txn, d).await?;
             self.assign(&Target::Var(id), v, from)?;
@@ -846,6 +855,122 @@ impl Frame {
         Ok(())
     }
 
+    /// The portal a cursor variable names: its value.
+    fn portal(&self, var: usize) -> Result<String> {
+        match &self.vals[var].d {
+            Datum::Text(s) => Ok(s.clone()),
+            _ => Err(SqlError::new("22004", format!("cursor variable \"{}\" is null", self.f.vars[var].name))),
+        }
+    }
+
+    /// OPEN: the rows of the cursor's query kept in the session's cursors (as SQL's DECLARE
+    /// keeps them) under its portal name, which the variable then holds (an unbound one with
+    /// no name yet gets `<unnamed portal n>`).
+    async fn open_cursor(
+        &mut self,
+        txn: &mut Txn,
+        var: usize,
+        scroll: Option<bool>,
+        source: &super::OpenSource,
+    ) -> Result<()> {
+        let name = match &self.vals[var].d {
+            Datum::Text(s) => s.clone(),
+            _ => UNNAMED_PORTALS.with(|n| {
+                n.set(n.get() + 1);
+                format!("<unnamed portal {}>", n.get())
+            }),
+        };
+        if txn.cursors.borrow().contains(&name) {
+            return Err(SqlError::new("42P03", format!("cursor \"{name}\" already in use")));
+        }
+        let (r, columns, statement) = match source {
+            super::OpenSource::Bound(args) => {
+                let f = self.f.clone();
+                let decl = f
+                    .cursors
+                    .iter()
+                    .find(|c| c.var == var)
+                    .ok_or_else(|| SqlError::internal("an unbound cursor opened as a bound one"))?;
+                for (a, &id) in args.iter().zip(&decl.args) {
+                    let (v, t) = self.value(txn, a).await?;
+                    self.assign(&Target::Var(id), v, t)?;
+                }
+                let (r, cols) = self.query(txn, &decl.query).await?;
+                (r, cols, decl.query.written.clone())
+            }
+            super::OpenSource::Query(q) => {
+                let (r, cols) = self.query(txn, q).await?;
+                (r, cols, q.written.clone())
+            }
+            super::OpenSource::Dynamic(text, using) => {
+                let (r, cols) = self.dynamic(txn, text, using).await?;
+                (r, cols, text.written.clone())
+            }
+        };
+        let scroll = scroll.or_else(|| self.f.cursors.iter().find(|c| c.var == var).and_then(|c| c.scroll));
+        let d = crate::cursors::Declare {
+            name: name.clone(),
+            scroll,
+            hold: false,
+            binary: false,
+            statement,
+            columns,
+            updatable: crate::cursors::Updatable::No { locked: false },
+        };
+        let limit = txn.memory().limit();
+        let (id, savepoints) = (txn.id, txn.savepoint_count());
+        txn.cursors.borrow_mut().declare(&d, r.rows, id, savepoints, limit)?;
+        self.vals[var].d = Datum::Text(name);
+        Ok(())
+    }
+
+    /// FETCH (`into` Some) or MOVE: whether a row was there (FOUND).
+    async fn fetch_cursor(
+        &mut self,
+        txn: &mut Txn,
+        var: usize,
+        dir: super::FetchDirection,
+        count: Option<&Sql>,
+        into: Option<&[Target]>,
+    ) -> Result<bool> {
+        use super::FetchDirection as D;
+        use crate::cursors::FetchOp;
+        let portal = self.portal(var)?;
+        let n = match count {
+            Some(c) => {
+                let (v, t) = self.value(txn, c).await?;
+                cast(v, t, SqlType::Int8)?.as_i64().unwrap_or(0)
+            }
+            None => 1,
+        };
+        let op = match dir {
+            D::Next => FetchOp::Forward(1),
+            D::Prior => FetchOp::Backward(1),
+            D::First => FetchOp::Absolute(1),
+            D::Last => FetchOp::Absolute(-1),
+            D::Absolute => FetchOp::Absolute(n),
+            D::Relative => FetchOp::Relative(n),
+            D::Forward => FetchOp::Forward(n),
+            D::Backward => FetchOp::Backward(n),
+            D::ForwardAll => FetchOp::Forward(crate::cursors::ALL),
+            D::BackwardAll => FetchOp::Backward(crate::cursors::ALL),
+        };
+        let Some(targets) = into else {
+            let moved = txn.cursors.borrow_mut().fetch(&portal, op, None)?;
+            return Ok(moved > 0);
+        };
+        if matches!(op, FetchOp::Forward(k) | FetchOp::Backward(k) if k != 1) {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "FETCH statement cannot return multiple rows"));
+        }
+        let columns = txn.cursors.borrow().get(&portal).map(|c| c.columns.clone());
+        let mut rows = Vec::new();
+        txn.cursors.borrow_mut().fetch(&portal, op, Some(&mut rows))?;
+        let row = rows.into_iter().next();
+        let found = row.is_some();
+        self.assign_row(targets, &columns.unwrap_or_default(), row)?;
+        Ok(found)
+    }
+
     fn set_found(&mut self, found: bool) {
         let id = self.f.found;
         self.vals[id].d = Datum::Bool(found);
@@ -957,6 +1082,55 @@ impl Frame {
         txn.check_cancel()?;
         match s {
             Stmt::Block(b) => self.block(txn, b).await,
+            Stmt::Open { var, scroll, source, line } => {
+                self.open_cursor(txn, *var, *scroll, source).await.map_err(|e| self.context(e, *line, "OPEN"))?;
+                Ok(Flow::Next)
+            }
+            Stmt::Fetch { var, op, count, into, line } => {
+                let what = if into.is_some() { "FETCH" } else { "MOVE" };
+                let found = self
+                    .fetch_cursor(txn, *var, *op, count.as_ref(), into.as_deref())
+                    .await
+                    .map_err(|e| self.context(e, *line, what))?;
+                self.set_found(found);
+                Ok(Flow::Next)
+            }
+            Stmt::Close { var, line } => {
+                let r = self.portal(*var).and_then(|p| txn.cursors.borrow_mut().close(Some(&p)));
+                r.map_err(|e| self.context(e, *line, "CLOSE"))?;
+                Ok(Flow::Next)
+            }
+            Stmt::ForCursor { label, target, var, args, body, line } => {
+                let what = "FOR over cursor";
+                let source = super::OpenSource::Bound(args.clone());
+                // A variable with no name gets one for the loop, and is NULL again after it.
+                let unnamed = self.vals[*var].d.is_null();
+                self.open_cursor(txn, *var, None, &source).await.map_err(|e| self.context(e, *line, what))?;
+                let portal = self.portal(*var)?;
+                let mut found = false;
+                let mut flow = Flow::Next;
+                loop {
+                    let more = self
+                        .fetch_cursor(txn, *var, super::FetchDirection::Next, None, Some(std::slice::from_ref(target)))
+                        .await
+                        .map_err(|e| self.context(e, *line, what))?;
+                    if !more {
+                        break;
+                    }
+                    found = true;
+                    let f = self.stmts(txn, body).await?;
+                    if let Some(f) = Self::after_body(f, label) {
+                        flow = f;
+                        break;
+                    }
+                }
+                txn.cursors.borrow_mut().close(Some(&portal)).map_err(|e| self.context(e, *line, what))?;
+                if unnamed {
+                    self.vals[*var].d = Datum::Null;
+                }
+                self.set_found(found);
+                Ok(flow)
+            }
             Stmt::Null => Ok(Flow::Next),
             Stmt::Assign { target, value } => {
                 let r: Result<()> = async {
@@ -1549,6 +1723,29 @@ fn collect_refs(s: &Stmt, out: &mut Vec<usize>) {
         Target::Var(id) | Target::Field(id, _) => out.push(*id),
     };
     match s {
+        Stmt::Open { var, source, .. } => {
+            out.push(*var);
+            match source {
+                super::OpenSource::Bound(args) => args.iter().for_each(|a| sql(a, out)),
+                super::OpenSource::Query(q) => sql(q, out),
+                super::OpenSource::Dynamic(t, using) => {
+                    sql(t, out);
+                    using.iter().for_each(|u| sql(u, out));
+                }
+            }
+        }
+        Stmt::Fetch { var, count, into, .. } => {
+            out.push(*var);
+            count.iter().for_each(|c| sql(c, out));
+            into.iter().flatten().for_each(|t| target(t, out));
+        }
+        Stmt::Close { var, .. } => out.push(*var),
+        Stmt::ForCursor { target: t, var, args, body, .. } => {
+            out.push(*var);
+            target(t, out);
+            args.iter().for_each(|a| sql(a, out));
+            body.iter().for_each(|s| collect_refs(s, out));
+        }
         Stmt::Block(b) => {
             for s in &b.body {
                 collect_refs(s, out);

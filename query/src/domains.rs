@@ -340,7 +340,12 @@ pub fn constraint_def(oid: i64, pretty: bool) -> Option<String> {
         for (k, c) in d.checks.iter().enumerate() {
             if constraint_oid(&d, k) == oid {
                 let e = crate::bind::value_keyword_text(&c.expr);
-                return Some(if pretty { format!("CHECK ({e})") } else { format!("CHECK (({e}))") });
+                let not_valid = if c.not_valid { " NOT VALID" } else { "" };
+                return Some(if pretty {
+                    format!("CHECK ({e}){not_valid}")
+                } else {
+                    format!("CHECK (({e})){not_valid}")
+                });
             }
         }
     }
@@ -362,7 +367,7 @@ pub(crate) fn pg_constraint_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Da
                 text("c"),
                 Datum::Bool(false),
                 Datum::Bool(false),
-                Datum::Bool(true),
+                Datum::Bool(!c.not_valid),
                 Datum::Int8(0),
                 Datum::Int8(0),
                 Datum::Int8(0),

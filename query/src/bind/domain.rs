@@ -173,6 +173,8 @@ fn clause_start(tokens: &[Token], k: usize) -> bool {
         || word(t, "CONSTRAINT")
         || word(t, "CHECK")
         || (word(t, "NOT") && word(tokens.get(k + 1), "NULL") && !word(tokens.get(k.wrapping_sub(1)), "IS"))
+        // ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID
+        || (word(t, "NOT") && word(tokens.get(k + 1), "VALID") && k + 2 == tokens.len())
         || (word(t, "NULL")
             && !word(tokens.get(k.wrapping_sub(1)), "NOT")
             && !word(tokens.get(k.wrapping_sub(1)), "IS"))
@@ -497,8 +499,12 @@ fn alter(tokens: &[Token]) -> Result<DomainPlan> {
     } else if at(i, "ADD") {
         i += 1;
         let c = constraint_at(tokens, &mut i)?;
-        if at(i, "NOT") && at(i + 1, "VALID") {
-            return Err(SqlError::unsupported("ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID is not supported yet"));
+        // NOT VALID: the values columns hold now are not checked (VALIDATE CONSTRAINT does
+        // that); new ones are.
+        // (PostgreSQL's grammar takes it after a CHECK only.)
+        let not_valid = matches!(c, Constraint::Check(..)) && at(i, "NOT") && at(i + 1, "VALID");
+        if not_valid {
+            i += 2;
         }
         done(i)?;
         match c {
@@ -520,9 +526,10 @@ fn alter(tokens: &[Token]) -> Result<DomainPlan> {
                     }
                     None => check_name(&rel, &schema_constraint_names(&d.name)),
                 };
-                let c = check_def(&d, n, &e)?;
+                let mut c = check_def(&d, n, &e)?;
+                c.not_valid = not_valid;
                 new.checks.push(c.clone());
-                check = Some(c);
+                check = (!not_valid).then_some(c);
             }
         }
     } else if at(i, "DROP") && at(i + 1, "CONSTRAINT") {
@@ -588,12 +595,16 @@ fn alter(tokens: &[Token]) -> Result<DomainPlan> {
         i += 2;
         let n = name_at(tokens, &mut i)?.join(".");
         done(i)?;
-        // Orbit adds no constraint NOT VALID: every one is valid already.
-        if !d.checks.iter().any(|c| c.name == n) {
+        let Some(k) = d.checks.iter().position(|c| c.name == n) else {
             return Err(SqlError::new(
                 code::UNDEFINED_OBJECT,
                 format!("constraint \"{n}\" of domain \"{rel}\" does not exist"),
             ));
+        };
+        // A NOT VALID one: every value of the domain's columns checked, then it is valid.
+        if new.checks[k].not_valid {
+            new.checks[k].not_valid = false;
+            check = Some(new.checks[k].clone());
         }
     } else if at(i, "SET") && at(i + 1, "SCHEMA") {
         return Err(SqlError::unsupported(format!("ALTER DOMAIN ... {} is not supported yet", text_of(&tokens[i..]))));

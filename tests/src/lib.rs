@@ -630,6 +630,17 @@ pub fn across_sigkill(
 
 /// The rows of `sql` over the simple protocol, each its columns' texts joined with `|` (NULL
 /// as `NULL`).
+/// The one value (text) of a query's one row.
+pub async fn one_text(c: &tokio_postgres::Client, sql: &str) -> Option<String> {
+    c.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+/// The SQLSTATE of a statement that must fail.
+pub async fn sqlstate_of(c: &tokio_postgres::Client, sql: &str) -> String {
+    let e = c.batch_execute(sql).await.expect_err(sql);
+    e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| panic!("{sql}: {e}"))
+}
+
 pub async fn simple_rows(c: &tokio_postgres::Client, sql: &str) -> Vec<String> {
     let msgs = c.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     msgs.iter()

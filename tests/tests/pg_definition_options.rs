@@ -3,17 +3,7 @@
 //! RESET) in pg_class.reloptions, a CHECK added NOT VALID (still not validated, still checking
 //! new rows; VALIDATE then makes it valid), and a function's COST, ROWS and LEAKPROOF.
 
-use orbit_tests::{pg_connect, pg_runtime, Orbit};
-use tokio_postgres::Client;
-
-async fn one_text(c: &Client, sql: &str) -> Option<String> {
-    c.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
-}
-
-async fn sqlstate_of(c: &Client, sql: &str) -> String {
-    let e = c.batch_execute(sql).await.expect_err(sql);
-    e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| panic!("{sql}: {e}"))
-}
+use orbit_tests::{one_text, pg_connect, pg_runtime, sqlstate_of, Orbit};
 
 #[test]
 fn definition_options_survive_sigkill() {

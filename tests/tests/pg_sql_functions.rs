@@ -3,8 +3,7 @@
 //! under `--fsync always` (on 1 and 2 shards); a DROP FUNCTION stays dropped; a CREATE FUNCTION
 //! of a block that never committed is gone after the crash; pg_proc lists what is left.
 
-use orbit_tests::{pg_connect, pg_runtime, Orbit};
-use tokio_postgres::Client;
+use orbit_tests::{one_text, pg_connect, pg_runtime, sqlstate_of, Orbit};
 
 const SETUP: &str = "
 CREATE TABLE items (id int PRIMARY KEY, name text);
@@ -18,15 +17,6 @@ CREATE FUNCTION s.triple(x int) RETURNS int LANGUAGE sql RETURN x * 3;
 CREATE FUNCTION doomed() RETURNS int LANGUAGE sql AS 'SELECT 1';
 CREATE OR REPLACE FUNCTION add_em(a int, b int DEFAULT 100) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT a * b';
 ";
-
-async fn one_text(c: &Client, sql: &str) -> Option<String> {
-    c.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
-}
-
-async fn sqlstate_of(c: &Client, sql: &str) -> String {
-    let e = c.batch_execute(sql).await.expect_err(sql);
-    e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| panic!("{sql}: {e}"))
-}
 
 #[test]
 fn sql_functions_survive_sigkill() {

@@ -663,6 +663,20 @@ impl P<'_> {
         Ok(out)
     }
 
+    /// A dynamic statement's `USING expr, ...` (none without USING), up to the word `end`.
+    fn using_list(&mut self, end: &str) -> Result<Vec<Sql>> {
+        let mut using = Vec::new();
+        if self.eat("using") {
+            loop {
+                using.push(self.expr_until(&[",", end])?);
+                if !self.eat_op(",") {
+                    break;
+                }
+            }
+        }
+        Ok(using)
+    }
+
     /// `OPEN ...;` (OPEN read).
     fn open(&mut self, line: u32) -> Result<Stmt> {
         let var = self.cursor_var()?;
@@ -678,16 +692,7 @@ impl P<'_> {
             self.expect("for")?;
             if self.eat("execute") {
                 let text = self.expr_until(&["using", ";"])?;
-                let mut using = Vec::new();
-                if self.eat("using") {
-                    loop {
-                        using.push(self.expr_until(&[",", ";"])?);
-                        if !self.eat_op(",") {
-                            break;
-                        }
-                    }
-                }
-                OpenSource::Dynamic(text, using)
+                OpenSource::Dynamic(text, self.using_list(";")?)
             } else {
                 let end = self.find(&[";"])?;
                 let q = self.compile(&[(self.i, end)], "");
@@ -1008,15 +1013,7 @@ impl P<'_> {
                 if self.eat("query") {
                     if self.eat("execute") {
                         let text = self.expr_until(&["using", ";"])?;
-                        let mut using = Vec::new();
-                        if self.eat("using") {
-                            loop {
-                                using.push(self.expr_until(&[",", ";"])?);
-                                if !self.eat_op(",") {
-                                    break;
-                                }
-                            }
-                        }
+                        let using = self.using_list(";")?;
                         self.expect_op(";")?;
                         return Ok(Stmt::ReturnQuery { query: text, dynamic: Some(using), line });
                     }
@@ -1188,15 +1185,7 @@ impl P<'_> {
         self.i = save;
         let dynamic = if self.eat("execute") {
             let text = self.expr_until(&["using", "loop"])?;
-            let mut using = Vec::new();
-            if self.eat("using") {
-                loop {
-                    using.push(self.expr_until(&[",", "loop"])?);
-                    if !self.eat_op(",") {
-                        break;
-                    }
-                }
-            }
+            let using = self.using_list("loop")?;
             Some((text, using))
         } else {
             None

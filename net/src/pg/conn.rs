@@ -1393,6 +1393,21 @@ fn search_path(c: &Conn) -> &str {
 }
 
 /// A transaction of this session: its cancel switch and currval values.
+/// Ends a statement's own transaction (one outside a transaction block): committed when the
+/// statement succeeded (a COPY TO of `INSERT ... RETURNING` too), rolled back on its error.
+pub(super) async fn own_txn_ended<T>(t: orbit_query::Txn, r: Result<T, SqlError>) -> Result<T, SqlError> {
+    match r {
+        Ok(v) => {
+            t.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            t.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 fn new_txn(c: &Conn) -> orbit_query::Txn {
     let mut t = orbit_query::Txn::new();
     // The id the session's running statement was noted under, if it took one.
@@ -1422,16 +1437,8 @@ async fn run_in_transaction(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Resu
             let mut t = new_txn(c);
             t.settings = c.settings.clone();
             t.alone = true;
-            match orbit_query::execute(plan, params, &mut t).await {
-                Ok(r) => {
-                    t.commit().await?;
-                    Ok(r)
-                }
-                Err(e) => {
-                    t.rollback().await;
-                    Err(e)
-                }
-            }
+            let r = orbit_query::execute(plan, params, &mut t).await;
+            own_txn_ended(t, r).await
         }
     }
 }

@@ -19,7 +19,7 @@
 //! one per batch). Either way the rows wait in the transaction's write set, bounded by
 //! `orbit_query::txn::MAX_TXN_BYTES` (54000 past it).
 
-use super::{new_txn, put, Conn, WRITE_FLUSH_BYTES};
+use super::{new_txn, own_txn_ended, put, Conn, WRITE_FLUSH_BYTES};
 use bytes::Bytes;
 use orbit_query::copy::{binary, encode_header, encode_row, CopyIn, CopyPlan, CopySource, Header};
 use orbit_query::error::code;
@@ -165,22 +165,6 @@ async fn insert_batch(c: &mut Conn, own: Option<&mut Txn>, reader: &mut CopyIn) 
     Ok(())
 }
 
-/// Ends a COPY TO's own transaction (one outside a transaction block): committed when the
-/// rows were read (the INSERT, UPDATE or DELETE of `COPY (... RETURNING ...) TO` wrote them),
-/// rolled back on an error.
-async fn own_ended<T>(t: Txn, r: Result<T, SqlError>) -> Result<T, SqlError> {
-    match r {
-        Ok(v) => {
-            t.commit().await?;
-            Ok(v)
-        }
-        Err(e) => {
-            t.rollback().await;
-            Err(e)
-        }
-    }
-}
-
 async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     if plan.options.binary {
         return copy_out_binary(c, plan).await;
@@ -197,7 +181,7 @@ async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
             t.settings = settings;
             t.alone = true;
             let r = orbit_query::exec::copy_out(&mut t, plan).await;
-            own_ended(t, r).await?
+            own_txn_ended(t, r).await?
         }
     };
     put(&mut c.out, CopyOutResponse::new(0, plan.width() as i16, vec![0; plan.width()]));
@@ -227,7 +211,7 @@ async fn copy_out_binary(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlErr
             t.settings = c.settings.clone();
             t.alone = true;
             let r = orbit_query::exec::copy_out_values(&mut t, plan).await;
-            own_ended(t, r).await?
+            own_txn_ended(t, r).await?
         }
     };
     put(&mut c.out, CopyOutResponse::new(1, plan.width() as i16, vec![1; plan.width()]));

@@ -226,8 +226,7 @@ pub(super) fn options_syntax(sql: &str) -> Option<String> {
         let t = solid[i];
         super::subquery::byte_offset(sql, if end { t.span.end } else { t.span.start })
     };
-    let mut out = String::with_capacity(sql.len() + 32);
-    let mut copied = 0;
+    let mut edits = Vec::new();
     // Inside a CREATE FUNCTION / PROCEDURE statement, outside parentheses.
     let mut creating = false;
     let mut depth = 0usize;
@@ -258,24 +257,14 @@ pub(super) fn options_syntax(sql: &str) -> Option<String> {
                 None
             };
             if let Some((from, to, text)) = replaced {
-                let (a, b) = (offset(from, false)?, offset(to, true)?);
-                if a < copied {
-                    return None;
-                }
-                out.push_str(&sql[copied..a]);
-                out.push_str(&text);
-                copied = b;
+                edits.push((offset(from, false)?, offset(to, true)?, text));
                 i = to + 1;
                 continue;
             }
         }
         i += 1;
     }
-    if copied == 0 {
-        return None;
-    }
-    out.push_str(&sql[copied..]);
-    Some(out)
+    super::subquery::splice(sql, edits)
 }
 
 /// A CREATE FUNCTION's COST, ROWS and LEAKPROOF (its marker SET clauses, [`options_syntax`]),

@@ -20,7 +20,7 @@ use std::sync::Arc;
 mod rows_from;
 mod search_cycle;
 pub(super) use rows_from::syntax as rows_from_syntax;
-pub(in crate::bind) use search_cycle::byte_offset;
+pub(in crate::bind) use search_cycle::{byte_offset, splice};
 
 /// A statement sqlparser printed, with the markers of `ROWS FROM`, `GROUP BY DISTINCT` and
 /// SEARCH / CYCLE clauses printed back as PostgreSQL's syntax.

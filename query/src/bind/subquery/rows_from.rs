@@ -32,8 +32,7 @@ pub(in crate::bind) fn syntax(sql: &str) -> Option<String> {
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
     let solid: Vec<_> = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
     let word = |i: usize, k: Keyword| matches!(solid.get(i).map(|t| &t.token), Some(Token::Word(w)) if w.keyword == k && w.quote_style.is_none());
-    let mut out = String::with_capacity(sql.len());
-    let mut copied = 0;
+    let mut edits = Vec::new();
     for i in 0..solid.len() {
         if word(i, Keyword::ROWS)
             && word(i + 1, Keyword::FROM)
@@ -41,16 +40,10 @@ pub(in crate::bind) fn syntax(sql: &str) -> Option<String> {
         {
             let from = super::search_cycle::byte_offset(sql, solid[i].span.start)?;
             let to = super::search_cycle::byte_offset(sql, solid[i + 1].span.end)?;
-            out.push_str(&sql[copied..from]);
-            out.push_str(&format!("\"{MARK}\""));
-            copied = to;
+            edits.push((from, to, format!("\"{MARK}\"")));
         }
     }
-    if copied == 0 {
-        return None;
-    }
-    out.push_str(&sql[copied..]);
-    Some(out)
+    super::search_cycle::splice(sql, edits)
 }
 
 impl Binder<'_> {

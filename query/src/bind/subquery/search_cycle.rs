@@ -48,28 +48,41 @@ pub(in crate::bind) fn syntax(sql: &str) -> Option<String> {
     }
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
     let solid: Vec<&TokenWithSpan> = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut copied = 0;
+    let mut edits = Vec::new();
     let mut i = 0;
     while i < solid.len() {
         if solid[i].token == Token::RParen && closes_with_query(&solid, i) {
             if let Some(end) = clauses_end(&solid, i + 1) {
                 let from = byte_offset(sql, solid[i + 1].span.start)?;
                 let to = byte_offset(sql, solid[end].span.end)?;
-                out.push_str(&sql[copied..from]);
-                out.push_str(", \"");
-                out.push(MARK);
-                out.push_str(&sql[from..to].replace('"', "\"\""));
-                out.push_str("\" AS (SELECT 1)");
-                copied = to;
+                let clauses = sql[from..to].replace('"', "\"\"");
+                edits.push((from, to, format!(", \"{MARK}{clauses}\" AS (SELECT 1)")));
                 i = end + 1;
                 continue;
             }
         }
         i += 1;
     }
-    if copied == 0 {
+    splice(sql, edits)
+}
+
+/// `sql` with each byte range `from..to` of `edits` (in order, not overlapping) replaced by
+/// its text; None when there is none (or they overlap). The token rewrites before sqlparser
+/// reads a statement (`syntax` here, `rows_from::syntax`, `sql_functions::options_syntax`)
+/// build their text with it.
+pub(in crate::bind) fn splice(sql: &str, edits: Vec<(usize, usize, String)>) -> Option<String> {
+    if edits.is_empty() {
         return None;
+    }
+    let mut out = String::with_capacity(sql.len() + 16 * edits.len());
+    let mut copied = 0;
+    for (from, to, text) in edits {
+        if from < copied {
+            return None;
+        }
+        out.push_str(&sql[copied..from]);
+        out.push_str(&text);
+        copied = to;
     }
     out.push_str(&sql[copied..]);
     Some(out)
